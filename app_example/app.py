@@ -1,0 +1,78 @@
+"""``create_app()``: a Starlette app using all of authgate."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Mount, Route, Router
+from starlette.staticfiles import StaticFiles
+
+from authgate import AuthGate, Settings, envelope, principal_of
+from authgate.bodies import read_json_object
+from authgate.routes import in_envelope
+from authgate.validation import parse_profile_update
+
+STATIC = Path(__file__).parent / "static"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def api_router(gate: AuthGate) -> Router:
+    """``/api``: everything in here needs a logged-in user."""
+    service = gate.service
+
+    async def profile(request: Request) -> Response:
+        return envelope(200, principal_of(request).user.public(), "Profile")
+
+    async def settings(request: Request) -> Response:
+        body = await read_json_object(request, max_bytes=gate.settings.max_body_bytes)
+        user = await service.update_profile(principal_of(request), parse_profile_update(body))
+        return envelope(200, user.public(), "Settings saved")
+
+    return Router(
+        routes=[
+            Route("/profile", in_envelope(profile), methods=["GET"]),
+            Route("/settings", in_envelope(settings), methods=["PATCH"]),
+        ]
+    )
+
+
+def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -> Starlette:
+    """The example app, from ``settings`` (default: the environment)."""
+    gate = gate if gate is not None else AuthGate(settings)
+
+    async def health(request: Request) -> Response:
+        status = await gate.service.health()
+        healthy = all(value == "ok" for value in status.values())
+        return envelope(200 if healthy else 503, status, "Healthy" if healthy else "Unhealthy")
+
+    async def index(request: Request) -> Response:
+        return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with gate.lifespan():
+            yield
+
+    app = Starlette(
+        routes=[
+            Route("/", index, methods=["GET"]),
+            Route("/health", health, methods=["GET"]),
+            Mount("/auth", app=gate.router()),
+            Mount("/api", app=gate.require(api_router(gate))),
+            Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
+        ],
+        middleware=[gate.middleware(protect=["/api"])],
+        exception_handlers=gate.exception_handlers,
+        lifespan=lifespan,
+    )
+    app.state.gate = gate
+    return app

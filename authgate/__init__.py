@@ -1,0 +1,76 @@
+"""authgate: password login, short-lived JWT access tokens and rotating refresh tokens in
+Redis, for Starlette and any ASGI app."""
+
+from authgate.config import Settings, parse_duration
+from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
+from authgate.errors import (
+    AuthgateError,
+    ConfigError,
+    Conflict,
+    CsrfRejected,
+    FieldError,
+    InvalidCredentials,
+    InvalidToken,
+    NotAuthenticated,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    SessionRevoked,
+    TooManyRequests,
+    ValidationError,
+)
+from authgate.gate import AuthGate
+from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.passwords import BcryptPasswordHasher, PasswordHasher
+from authgate.principal import AuthenticatedUser, TokenCredentials
+from authgate.responses import EXCEPTION_HANDLERS, envelope
+from authgate.routes import AuthEndpoints, auth_router, principal_of
+from authgate.service import AuthService, Principal, TokenPair
+from authgate.sessions import RedisSessionStore, SessionStore, connect_redis
+from authgate.tokens import TokenClaims, TokenCodec, TokenKind
+from authgate.users import SqlAlchemyUserStore, User, UserStore
+
+__all__ = [
+    "ACCESS_COOKIE",
+    "EXCEPTION_HANDLERS",
+    "REFRESH_COOKIE",
+    "AuthEndpoints",
+    "AuthGate",
+    "AuthMiddleware",
+    "AuthService",
+    "AuthenticatedUser",
+    "AuthgateError",
+    "BcryptPasswordHasher",
+    "ConfigError",
+    "Conflict",
+    "CsrfRejected",
+    "FieldError",
+    "InvalidCredentials",
+    "InvalidToken",
+    "NotAuthenticated",
+    "NotFound",
+    "PasswordHasher",
+    "PayloadTooLarge",
+    "Principal",
+    "RedisSessionStore",
+    "RequireAuth",
+    "ServiceUnavailable",
+    "SessionRevoked",
+    "SessionStore",
+    "Settings",
+    "SqlAlchemyUserStore",
+    "TokenClaims",
+    "TokenCodec",
+    "TokenCredentials",
+    "TokenKind",
+    "TokenPair",
+    "TooManyRequests",
+    "User",
+    "UserStore",
+    "ValidationError",
+    "auth_router",
+    "connect_redis",
+    "envelope",
+    "parse_duration",
+    "principal_of",
+]

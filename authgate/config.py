@@ -1,0 +1,214 @@
+"""Settings: one frozen dataclass, built in code or from the environment."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from authgate.errors import ConfigError
+
+logger = logging.getLogger("authgate")
+
+EMBEDDED_DATABASE_URL = "sqlite+aiosqlite:///./authgate.db"
+MIN_SECRET_BYTES = 32
+MIN_PRODUCTION_BCRYPT_ROUNDS = 10
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: str | int, *, name: str = "duration") -> int:
+    """Parse ``30s``, ``15m``, ``2h``, ``7d`` or a bare number of seconds into seconds.
+
+    Raises:
+        ConfigError: naming ``name`` when the value is not a duration.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ConfigError(f"{name} must be a duration like 30s, 15m, 2h, 7d or seconds")
+        seconds = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if seconds < 0:
+        raise ConfigError(f"{name} must not be negative")
+    return seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything authgate can be configured with.
+
+    Durations are in seconds. ``redis_url=None`` means the embedded in-process Redis
+    (fakeredis); ``database_url`` defaults to the embedded SQLite file.
+    """
+
+    access_token_secret: str = field(default="", repr=False)
+    refresh_token_secret: str = field(default="", repr=False)
+    access_token_expiry: int = 15 * 60
+    refresh_token_expiry: int = 7 * 86400
+    database_url: str = EMBEDDED_DATABASE_URL
+    redis_url: str | None = None
+    env: str = "development"
+    issuer: str = "authgate"
+    audience: str = "authgate"
+    refresh_grace_seconds: int = 10
+    bcrypt_rounds: int = 12
+    login_max_failures: int = 5
+    login_window: int = 15 * 60
+    trusted_origins: tuple[str, ...] = ()
+    user_cache_seconds: int = 30
+    token_leeway_seconds: int = 5
+    max_sessions_per_user: int = 50
+    max_body_bytes: int = 64 * 1024
+    redis_prefix: str = "authgate"
+    refresh_cookie_path: str = "/auth"
+
+    @property
+    def production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def embedded_redis(self) -> bool:
+        return self.redis_url is None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Build settings from environment variables (see the README's table).
+
+        Keyword ``overrides`` win over the environment. The result is checked with
+        :meth:`checked`, so production misconfiguration stops start-up here.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, (attr, kind) in _ENV_VARIABLES.items():
+            raw = env.get(name)
+            if raw is None or not raw.strip():
+                continue
+            values[attr] = _convert(name, raw, kind)
+        values.update(overrides)
+        return cls(**values).checked()
+
+    def checked(self) -> Settings:
+        """Validate the settings; in development fill in missing secrets.
+
+        Raises:
+            ConfigError: with one message naming the offending variable.
+        """
+        if self.env not in ("development", "production"):
+            raise ConfigError("AUTHGATE_ENV must be 'development' or 'production'")
+        for name, attr in _POSITIVE:
+            if getattr(self, attr) <= 0:
+                raise ConfigError(f"{name} must be greater than zero")
+        for name, attr in _NON_NEGATIVE:
+            if getattr(self, attr) < 0:
+                raise ConfigError(f"{name} must not be negative")
+        if not 0 <= self.token_leeway_seconds <= 30:
+            raise ConfigError("AUTHGATE_TOKEN_LEEWAY must be between 0 and 30 seconds")
+        if not 4 <= self.bcrypt_rounds <= 31:
+            raise ConfigError("AUTHGATE_BCRYPT_ROUNDS must be between 4 and 31")
+        if self.production:
+            self._check_production()
+            return self
+        settings = self
+        for name, attr in (
+            ("ACCESS_TOKEN_SECRET", "access_token_secret"),
+            ("REFRESH_TOKEN_SECRET", "refresh_token_secret"),
+        ):
+            if not getattr(settings, attr):
+                logger.warning(
+                    "%s is not set: generated a random one for this process; tokens will not "
+                    "survive a restart or work across instances",
+                    name,
+                )
+                generated: dict[str, Any] = {attr: secrets.token_urlsafe(48)}
+                settings = replace(settings, **generated)
+        if settings.access_token_secret == settings.refresh_token_secret:
+            raise ConfigError("REFRESH_TOKEN_SECRET must differ from ACCESS_TOKEN_SECRET")
+        return settings
+
+    def _check_production(self) -> None:
+        for name, attr in (
+            ("ACCESS_TOKEN_SECRET", "access_token_secret"),
+            ("REFRESH_TOKEN_SECRET", "refresh_token_secret"),
+        ):
+            secret: str = getattr(self, attr)
+            if not secret:
+                raise ConfigError(f"{name} must be set in production")
+            if len(secret.encode()) < MIN_SECRET_BYTES:
+                raise ConfigError(f"{name} must be at least {MIN_SECRET_BYTES} bytes in production")
+        if self.access_token_secret == self.refresh_token_secret:
+            raise ConfigError("REFRESH_TOKEN_SECRET must differ from ACCESS_TOKEN_SECRET")
+        if self.embedded_database:
+            raise ConfigError("DATABASE_URL must name a real database in production, not SQLite")
+        if self.embedded_redis:
+            raise ConfigError(
+                "REDIS_URL must be set in production (the in-process Redis is for trying out)"
+            )
+        if self.bcrypt_rounds < MIN_PRODUCTION_BCRYPT_ROUNDS:
+            raise ConfigError(
+                "AUTHGATE_BCRYPT_ROUNDS must be at least "
+                f"{MIN_PRODUCTION_BCRYPT_ROUNDS} in production"
+            )
+
+
+def _convert(name: str, raw: str, kind: type) -> Any:
+    if kind is int:
+        try:
+            return int(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number") from None
+    if kind is _Duration:
+        return parse_duration(raw, name=name)
+    if kind is tuple:
+        return tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+    return raw.strip()
+
+
+class _Duration:
+    """Marker: the variable holds a duration."""
+
+
+_ENV_VARIABLES: dict[str, tuple[str, type]] = {
+    "ACCESS_TOKEN_SECRET": ("access_token_secret", str),
+    "ACCESS_TOKEN_EXPIRY": ("access_token_expiry", _Duration),
+    "REFRESH_TOKEN_SECRET": ("refresh_token_secret", str),
+    "REFRESH_TOKEN_EXPIRY": ("refresh_token_expiry", _Duration),
+    "DATABASE_URL": ("database_url", str),
+    "REDIS_URL": ("redis_url", str),
+    "AUTHGATE_ENV": ("env", str),
+    "AUTHGATE_ISSUER": ("issuer", str),
+    "AUTHGATE_AUDIENCE": ("audience", str),
+    "AUTHGATE_REFRESH_GRACE_SECONDS": ("refresh_grace_seconds", int),
+    "AUTHGATE_BCRYPT_ROUNDS": ("bcrypt_rounds", int),
+    "AUTHGATE_LOGIN_MAX_FAILURES": ("login_max_failures", int),
+    "AUTHGATE_LOGIN_WINDOW": ("login_window", _Duration),
+    "AUTHGATE_TRUSTED_ORIGINS": ("trusted_origins", tuple),
+    "AUTHGATE_USER_CACHE_SECONDS": ("user_cache_seconds", int),
+    "AUTHGATE_TOKEN_LEEWAY": ("token_leeway_seconds", int),
+    "AUTHGATE_MAX_SESSIONS": ("max_sessions_per_user", int),
+    "AUTHGATE_REDIS_PREFIX": ("redis_prefix", str),
+    "AUTHGATE_REFRESH_COOKIE_PATH": ("refresh_cookie_path", str),
+}
+
+_POSITIVE = (
+    ("ACCESS_TOKEN_EXPIRY", "access_token_expiry"),
+    ("REFRESH_TOKEN_EXPIRY", "refresh_token_expiry"),
+    ("AUTHGATE_LOGIN_MAX_FAILURES", "login_max_failures"),
+    ("AUTHGATE_LOGIN_WINDOW", "login_window"),
+    ("AUTHGATE_MAX_SESSIONS", "max_sessions_per_user"),
+)
+
+_NON_NEGATIVE = (
+    ("AUTHGATE_REFRESH_GRACE_SECONDS", "refresh_grace_seconds"),
+    ("AUTHGATE_USER_CACHE_SECONDS", "user_cache_seconds"),
+)

@@ -1,0 +1,108 @@
+"""``AuthGate``: builds the stores and the service from settings and hands out the pieces
+an app plugs in — the middleware, the router, the exception handlers and a lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.middleware import Middleware
+from starlette.routing import Router
+from starlette.types import ASGIApp
+
+from authgate.config import Settings
+from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.passwords import BcryptPasswordHasher, PasswordHasher
+from authgate.responses import EXCEPTION_HANDLERS
+from authgate.routes import auth_router
+from authgate.service import AuthService
+from authgate.sessions.connection import connect_redis
+from authgate.sessions.protocol import SessionStore
+from authgate.sessions.redis_store import RedisSessionStore
+from authgate.tokens import TokenCodec
+from authgate.users.database import SqlAlchemyUserStore, create_engine
+from authgate.users.protocol import UserStore
+
+
+class AuthGate:
+    """authgate wired up for one app.
+
+    Args:
+        settings: defaults to ``Settings.from_env()``.
+        users: bring your own ``UserStore``; defaults to SQLAlchemy on ``database_url``.
+        sessions: bring your own ``SessionStore``; defaults to Redis on ``redis_url``.
+        hasher: defaults to bcrypt with ``bcrypt_rounds``.
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        users: UserStore | None = None,
+        sessions: SessionStore | None = None,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings.from_env()
+        self.engine: AsyncEngine | None = None
+        self.redis: Redis | RedisCluster | None = None
+        if users is None:
+            self.engine = create_engine(self.settings.database_url)
+            users = SqlAlchemyUserStore(self.engine)
+        if sessions is None:
+            self.redis = connect_redis(self.settings.redis_url)
+            sessions = RedisSessionStore(
+                self.redis,
+                prefix=self.settings.redis_prefix,
+                max_sessions_per_user=self.settings.max_sessions_per_user,
+                grace_seconds=self.settings.refresh_grace_seconds,
+            )
+        self.service = AuthService(
+            self.settings,
+            users=users,
+            sessions=sessions,
+            hasher=hasher or BcryptPasswordHasher(self.settings.bcrypt_rounds),
+            tokens=TokenCodec(self.settings),
+        )
+
+    def router(self) -> Router:
+        """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
+        return auth_router(self.service)
+
+    def middleware(self, protect: Sequence[str] = ()) -> Middleware:
+        """``AuthMiddleware`` for ``Starlette(middleware=[...])``, guarding ``protect``."""
+        return Middleware(AuthMiddleware, authenticator=self.service, protect=protect)
+
+    def require(self, app: ASGIApp) -> RequireAuth:
+        """Wrap a ``Router`` or ASGI app so every request in it must be authenticated."""
+        return RequireAuth(app)
+
+    @property
+    def exception_handlers(self) -> dict[Any, Any]:
+        """Handlers that put every error, 404 and 405 included, in the envelope."""
+        return dict(EXCEPTION_HANDLERS)
+
+    async def startup(self, *, create_tables: bool = True) -> None:
+        """Create the user table if needed and prepare the dummy hash."""
+        users = self.service.users
+        if create_tables and isinstance(users, SqlAlchemyUserStore):
+            await users.create_tables()
+        await self.service.hasher.dummy_verify("warm-up")
+
+    async def shutdown(self) -> None:
+        """Close the connections authgate opened."""
+        if self.redis is not None:
+            await self.redis.aclose()
+        if self.engine is not None:
+            await self.engine.dispose()
+
+    @asynccontextmanager
+    async def lifespan(self, app: object = None) -> AsyncIterator[None]:
+        """``startup`` then ``shutdown``; usable as ``Starlette(lifespan=gate.lifespan)``."""
+        await self.startup()
+        try:
+            yield
+        finally:
+            await self.shutdown()

@@ -1,0 +1,119 @@
+"""The pure ASGI middleware: token -> verify -> session alive? -> user -> scope.
+
+It authenticates every HTTP and WebSocket request that carries an access token (the
+``accessToken`` cookie, else ``Authorization: Bearer``) and refuses unauthenticated
+requests to protected path prefixes. ``RequireAuth`` protects a ``Mount``/``Router``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from starlette.authentication import AuthCredentials, UnauthenticatedUser
+from starlette.datastructures import Headers
+from starlette.requests import cookie_parser
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.websockets import WebSocketClose
+
+from authgate.cookies import ACCESS_COOKIE
+from authgate.errors import AuthgateError, NotAuthenticated, ServiceUnavailable
+from authgate.principal import AuthenticatedUser, TokenCredentials
+from authgate.responses import error_response
+from authgate.service import Principal
+
+
+class Authenticator(Protocol):
+    """Turns an access token into a ``Principal`` (``AuthService`` is one)."""
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """Raise ``NotAuthenticated`` or ``ServiceUnavailable`` when it cannot."""
+        ...
+
+
+def find_access_token(scope: Scope) -> str | None:
+    """The ``accessToken`` cookie, else the token of ``Authorization: Bearer <token>``."""
+    headers = Headers(scope=scope)
+    cookie = cookie_parser(headers.get("cookie", "")).get(ACCESS_COOKIE)
+    if cookie:
+        return cookie
+    scheme, _, token = headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() == "bearer" and token and " " not in token:
+        return token
+    return None
+
+
+def route_path(scope: Scope) -> str:
+    """The path the router matches on (``scope["path"]`` without ``root_path``)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+async def _refuse(error: AuthgateError, scope: Scope, receive: Receive, send: Send) -> None:
+    if scope["type"] == "websocket":
+        await WebSocketClose(code=1013 if error.status_code == 503 else 1008)(scope, receive, send)
+    else:
+        await error_response(error)(scope, receive, send)
+
+
+class AuthMiddleware:
+    """Authenticate each request and guard the ``protect`` path prefixes.
+
+    Args:
+        app: the ASGI app to wrap.
+        authenticator: usually the gate's ``AuthService``.
+        protect: path prefixes (``"/api"`` covers ``/api`` and ``/api/...``) whose requests
+            must be authenticated; others go on unauthenticated when the token is bad.
+    """
+
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, protect: Sequence[str] = ()
+    ) -> None:
+        self.app = app
+        self.authenticator = authenticator
+        self.protect = tuple(prefix.rstrip("/") for prefix in protect)
+
+    def is_protected(self, scope: Scope) -> bool:
+        path = route_path(scope)
+        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.protect)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
+        failure: AuthgateError = NotAuthenticated()
+        token = find_access_token(scope)
+        if token is not None:
+            try:
+                principal = await self.authenticator.authenticate(token)
+            except ServiceUnavailable as exc:
+                await _refuse(exc, scope, receive, send)  # fail closed, never let through
+                return
+            except NotAuthenticated as exc:
+                failure = exc
+            else:
+                scope["user"] = AuthenticatedUser(principal)
+                scope["auth"] = TokenCredentials(principal.claims)
+        if not scope["user"].is_authenticated and self.is_protected(scope):
+            await _refuse(failure, scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class RequireAuth:
+    """Wrap an ASGI app (a ``Router``, or a ``Mount``'s app) so every request in it must be
+    authenticated by ``AuthMiddleware``; anything else gets the 401 envelope."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket"):
+            user = scope.get("user")
+            if user is None or not user.is_authenticated:
+                await _refuse(NotAuthenticated(), scope, receive, send)
+                return
+        await self.app(scope, receive, send)

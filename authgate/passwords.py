@@ -1,0 +1,88 @@
+"""Password hashing: a small protocol and the bcrypt default, always off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Protocol
+
+from passlib.context import CryptContext
+
+BCRYPT_MAX_BYTES = 72
+MIN_PASSWORD_LENGTH = 8
+_CURRENT_IDENT = "$2b$"
+
+
+class PasswordHasher(Protocol):
+    """Hashes and verifies passwords; implementations must not block the event loop."""
+
+    async def hash(self, password: str) -> str:
+        """Hash ``password`` for storage."""
+        ...
+
+    async def verify_and_update(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
+        """Check ``password`` against ``stored_hash``.
+
+        Returns:
+            ``(verified, new_hash)``; ``new_hash`` is set when the stored hash is outdated
+            and should be replaced.
+        """
+        ...
+
+    async def dummy_verify(self, password: str) -> None:
+        """Spend the time of one verification, for an unknown user."""
+        ...
+
+
+def fits_bcrypt(password: str) -> bool:
+    """Whether bcrypt would hash ``password`` whole (at most 72 UTF-8 bytes, no NUL)."""
+    return "\x00" not in password and len(password.encode("utf-8")) <= BCRYPT_MAX_BYTES
+
+
+class BcryptPasswordHasher:
+    """bcrypt through passlib's ``CryptContext``, run in a worker thread.
+
+    A hash whose cost is below ``rounds`` or whose variant is not ``$2b$`` (for example
+    ``$2a$`` from Node's bcrypt) verifies, and is reported for re-hashing.
+    """
+
+    def __init__(self, rounds: int = 12) -> None:
+        self._context = CryptContext(
+            schemes=["bcrypt"],
+            deprecated="auto",
+            bcrypt__rounds=rounds,
+            bcrypt__min_rounds=rounds,
+        )
+        self._dummy_hash: str | None = None
+
+    async def hash(self, password: str) -> str:
+        if not fits_bcrypt(password):
+            raise ValueError("password does not fit bcrypt (over 72 bytes or contains NUL)")
+        return await asyncio.to_thread(self._context.hash, password)
+
+    async def verify_and_update(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
+        if not fits_bcrypt(password):
+            await self.dummy_verify("x")
+            return False, None
+        return await asyncio.to_thread(self._verify_and_update, password, stored_hash)
+
+    async def dummy_verify(self, password: str) -> None:
+        dummy_hash = self._dummy_hash
+        if dummy_hash is None:
+            dummy_hash = await asyncio.to_thread(self._context.hash, "authgate-dummy")
+            self._dummy_hash = dummy_hash
+        candidate = password if fits_bcrypt(password) else "x"
+        await asyncio.to_thread(self._safe_verify, candidate, dummy_hash)
+
+    def _verify_and_update(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
+        try:
+            verified, new_hash = self._context.verify_and_update(password, stored_hash)
+        except (ValueError, TypeError):
+            return False, None  # not a hash this context knows: never a match
+        if verified and new_hash is None and not stored_hash.startswith(_CURRENT_IDENT):
+            new_hash = self._context.hash(password)
+        return bool(verified), new_hash
+
+    def _safe_verify(self, password: str, stored_hash: str) -> None:
+        with contextlib.suppress(ValueError, TypeError):
+            self._context.verify(password, stored_hash)

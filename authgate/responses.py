@@ -1,0 +1,95 @@
+"""The JSON envelope every response uses, and the exception handlers that produce it."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from authgate.errors import AuthgateError, FieldError, NotAuthenticated, TooManyRequests
+
+logger = logging.getLogger("authgate")
+
+_REASONS = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    429: "Too many requests",
+    500: "Internal server error",
+    503: "Service temporarily unavailable",
+}
+
+
+def envelope(
+    status_code: int,
+    data: Any = None,
+    message: str = "",
+    *,
+    errors: list[FieldError] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> JSONResponse:
+    """``{"statusCode", "data", "message", "success"}``, plus ``errors`` on failure."""
+    success = status_code < 400
+    body: dict[str, Any] = {
+        "statusCode": status_code,
+        "data": data,
+        "message": message or ("OK" if success else _REASONS.get(status_code, "Error")),
+        "success": success,
+    }
+    if not success:
+        body["errors"] = [error.as_dict() for error in errors or []]
+    response = JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def error_response(exc: AuthgateError) -> JSONResponse:
+    """The envelope for an authgate error, with ``WWW-Authenticate`` or ``Retry-After``."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, NotAuthenticated):
+        headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    status = exc.status_code
+    message = exc.message if status != 500 else _REASONS[500]
+    return envelope(status, None, message, errors=exc.errors, headers=headers)
+
+
+async def handle_authgate_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AuthgateError)
+    if exc.status_code >= 500:
+        cause = exc.__cause__
+        logger.warning("%s: %s (%r)", type(exc).__name__, exc.message, cause)
+    return error_response(exc)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = _REASONS.get(exc.status_code) if exc.detail in (None, "") else None
+    return envelope(
+        exc.status_code,
+        None,
+        message or _REASONS.get(exc.status_code, str(exc.detail)),
+        headers=exc.headers,
+    )
+
+
+async def handle_unexpected(request: Request, exc: Exception) -> Response:
+    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return envelope(500, None, _REASONS[500])
+
+
+EXCEPTION_HANDLERS: dict[Any, Any] = {
+    AuthgateError: handle_authgate_error,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+"""Pass as ``Starlette(exception_handlers=...)`` so every error is an envelope."""

@@ -1,0 +1,133 @@
+"""The auth router: thin endpoints that parse, call the service and shape the envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import wraps
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, Router
+
+from authgate.bodies import read_json_object
+from authgate.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cookies
+from authgate.errors import AuthgateError, NotAuthenticated
+from authgate.principal import AuthenticatedUser
+from authgate.responses import envelope, error_response
+from authgate.service import AuthService, Principal, TokenPair
+from authgate.sessions.protocol import ClientInfo
+from authgate.validation import parse_credentials, parse_refresh_token, parse_registration
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def principal_of(request: Request) -> Principal:
+    """The request's authenticated principal (set by ``AuthMiddleware``).
+
+    Raises:
+        NotAuthenticated: the request is not authenticated.
+    """
+    user = request.scope.get("user")
+    if not isinstance(user, AuthenticatedUser):
+        raise NotAuthenticated()
+    return user.principal
+
+
+def client_of(request: Request) -> ClientInfo:
+    """The client's address (from the socket) and user agent."""
+    host = request.client.host if request.client else ""
+    return ClientInfo(ip=host, user_agent=request.headers.get("user-agent", ""))
+
+
+def in_envelope(endpoint: Endpoint) -> Endpoint:
+    """Turn authgate errors into the envelope even where the app installed no handlers."""
+
+    @wraps(endpoint)
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except AuthgateError as exc:
+            return error_response(exc)
+
+    return wrapper
+
+
+def token_data(tokens: TokenPair) -> dict[str, str]:
+    return {"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token}
+
+
+class AuthEndpoints:
+    """The endpoints of contract §6, bound to one ``AuthService``."""
+
+    def __init__(self, service: AuthService) -> None:
+        self.service = service
+        self.settings = service.settings
+
+    async def _body(self, request: Request, *, allow_empty: bool = False) -> dict[str, object]:
+        return await read_json_object(
+            request, max_bytes=self.settings.max_body_bytes, allow_empty=allow_empty
+        )
+
+    async def register(self, request: Request) -> Response:
+        registration = parse_registration(await self._body(request))
+        user = await self.service.register(registration)
+        return envelope(201, user.public(), "User registered")
+
+    async def login(self, request: Request) -> Response:
+        credentials = parse_credentials(await self._body(request))
+        result = await self.service.login(credentials, client_of(request))
+        data = {"user": result.user.public(), **token_data(result.tokens)}
+        response = envelope(200, data, "Logged in")
+        set_token_cookies(
+            response, self.settings, result.tokens.access_token, result.tokens.refresh_token
+        )
+        return response
+
+    async def refresh(self, request: Request) -> Response:
+        body_token = parse_refresh_token(await self._body(request, allow_empty=True))
+        token = request.cookies.get(REFRESH_COOKIE) or body_token
+        try:
+            tokens = await self.service.refresh(token, client_of(request))
+        except NotAuthenticated as exc:
+            response = error_response(exc)
+            clear_token_cookies(response, self.settings)
+            return response
+        response = envelope(200, token_data(tokens), "Tokens refreshed")
+        set_token_cookies(response, self.settings, tokens.access_token, tokens.refresh_token)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        await self._body(request, allow_empty=True)
+        try:
+            await self.service.logout(principal_of(request))
+        except NotAuthenticated as exc:
+            response = error_response(exc)
+        else:
+            response = envelope(200, None, "Logged out")
+        clear_token_cookies(response, self.settings)
+        return response
+
+    async def logout_all(self, request: Request) -> Response:
+        await self._body(request, allow_empty=True)
+        revoked = await self.service.logout_all(principal_of(request))
+        response = envelope(200, {"revoked": revoked}, "Logged out everywhere")
+        clear_token_cookies(response, self.settings)
+        return response
+
+    async def me(self, request: Request) -> Response:
+        return envelope(200, principal_of(request).user.public(), "Current user")
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/register", in_envelope(self.register), methods=["POST"]),
+            Route("/login", in_envelope(self.login), methods=["POST"]),
+            Route("/refresh-token", in_envelope(self.refresh), methods=["POST"]),
+            Route("/logout", in_envelope(self.logout), methods=["POST"]),
+            Route("/logout-all", in_envelope(self.logout_all), methods=["POST"]),
+            Route("/me", in_envelope(self.me), methods=["GET"]),
+        ]
+
+
+def auth_router(service: AuthService) -> Router:
+    """A router with the auth endpoints, to mount (``Mount("/auth", app=...)``)."""
+    return Router(routes=AuthEndpoints(service).routes())

@@ -1,0 +1,233 @@
+"""The auth service: register, login, refresh, authenticate, logout. No HTTP in here."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+
+from authgate.config import Settings
+from authgate.errors import InvalidCredentials, NotAuthenticated, NotFound, SessionRevoked
+from authgate.passwords import PasswordHasher
+from authgate.sessions.protocol import ClientInfo, RotationOutcome, SessionStore
+from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_token_id
+from authgate.users.protocol import NewUser, ProfileChanges, User, UserStore
+from authgate.validation import MAX_LOGIN, Credentials, ProfileUpdate, Registration
+
+logger = logging.getLogger("authgate")
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    """A signed access token and refresh token, with their claims."""
+
+    access_token: str
+    refresh_token: str
+    access_claims: TokenClaims
+    refresh_claims: TokenClaims
+
+
+@dataclass(frozen=True, slots=True)
+class LoginResult:
+    """A successful login: the user and the new session's tokens."""
+
+    user: User
+    tokens: TokenPair
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """An authenticated request: the user and the verified access token's claims."""
+
+    user: User
+    claims: TokenClaims
+
+    @property
+    def session_id(self) -> str:
+        return self.claims.sid
+
+
+def _without_hash(user: User) -> User:
+    return dataclasses.replace(user, password_hash="")
+
+
+class AuthService:
+    """Every auth operation, over a ``UserStore``, a ``SessionStore`` and a hasher."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        users: UserStore,
+        sessions: SessionStore,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+    ) -> None:
+        self.settings = settings
+        self.users = users
+        self.sessions = sessions
+        self.hasher = hasher
+        self.tokens = tokens
+
+    async def register(self, registration: Registration) -> User:
+        """Create a user; the store's unique constraints decide a race (``Conflict``)."""
+        password_hash = await self.hasher.hash(registration.password)
+        user = await self.users.create(
+            NewUser(
+                username=registration.username,
+                email=registration.email,
+                full_name=registration.full_name,
+                password_hash=password_hash,
+                avatar_url=registration.avatar_url,
+            )
+        )
+        logger.info("user registered", extra={"user_id": user.id})
+        return _without_hash(user)
+
+    async def login(self, credentials: Credentials, client: ClientInfo) -> LoginResult:
+        """Check the password and open a new session.
+
+        Unknown users are verified against a dummy hash, so both failures cost the same
+        and answer the same ``InvalidCredentials``.
+        """
+        user = None
+        if len(credentials.login) <= MAX_LOGIN:
+            user = await self.users.get_by_login(credentials.login)
+        if user is None:
+            await self.hasher.dummy_verify(credentials.password)
+            raise InvalidCredentials()
+        verified, new_hash = await self.hasher.verify_and_update(
+            credentials.password, user.password_hash
+        )
+        if not verified or not user.is_active:
+            raise InvalidCredentials()
+        if new_hash is not None:
+            await self.users.set_password_hash(user.id, new_hash)
+        tokens = await self._open_session(user.id, client)
+        logger.info(
+            "login succeeded", extra={"user_id": user.id, "session_id": tokens.access_claims.sid}
+        )
+        return LoginResult(_without_hash(user), tokens)
+
+    async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
+        sid = new_token_id()
+        refresh = self.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
+        await self.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
+        return self._pair(refresh)
+
+    def _pair(self, refresh: TokenClaims) -> TokenPair:
+        access_token, access = self.tokens.issue(TokenKind.ACCESS, sub=refresh.sub, sid=refresh.sid)
+        return TokenPair(
+            access_token=access_token,
+            refresh_token=self.tokens.encode(TokenKind.REFRESH, refresh),
+            access_claims=access,
+            refresh_claims=refresh,
+        )
+
+    async def refresh(self, refresh_token: str | None, client: ClientInfo) -> TokenPair:
+        """Rotate the session's refresh token (see the README for the state machine).
+
+        Raises:
+            NotAuthenticated: missing, invalid, expired, revoked or reused token.
+        """
+        if not refresh_token:
+            raise NotAuthenticated("Refresh token is missing")
+        presented = self.tokens.verify(TokenKind.REFRESH, refresh_token)
+        fresh = self.tokens.new_claims(TokenKind.REFRESH, sub=presented.sub, sid=presented.sid)
+        rotation = await self.sessions.rotate(
+            presented.sub, presented.sid, presented.jti, fresh.jti, fresh.iat, fresh.exp, client
+        )
+        if rotation.outcome is RotationOutcome.REUSED:
+            logger.warning(
+                "refresh token reuse detected; session revoked",
+                extra={"user_id": presented.sub, "session_id": presented.sid, "ip": client.ip},
+            )
+            raise SessionRevoked("Refresh token reuse detected; the session has been revoked")
+        if rotation.outcome is RotationOutcome.MISSING:
+            raise SessionRevoked()
+        user = await self._current_user(presented.sub, cached=None)
+        if user is None or not user.is_active:
+            await self.sessions.revoke(presented.sub, presented.sid)
+            raise SessionRevoked()
+        current = dataclasses.replace(fresh, jti=rotation.jti, iat=rotation.iat, exp=rotation.exp)
+        return self._pair(current)
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """Verify an access token, check its session is alive and load its user.
+
+        Costs one Redis round trip, plus the database on a user-cache miss.
+
+        Raises:
+            NotAuthenticated: bad token, session gone, user gone or inactive.
+            ServiceUnavailable: Redis or the database cannot be reached.
+        """
+        claims = self.tokens.verify(TokenKind.ACCESS, access_token)
+        lookup = await self.sessions.lookup(claims.sub, claims.sid)
+        if not lookup.alive:
+            raise SessionRevoked()
+        user = await self._current_user(claims.sub, cached=lookup.cached_user)
+        if user is None or not user.is_active:
+            raise SessionRevoked("Account is no longer active")
+        return Principal(user, claims)
+
+    async def _current_user(self, user_id: str, *, cached: dict[str, object] | None) -> User | None:
+        if cached is not None:
+            try:
+                return User.from_cache(cached)
+            except (KeyError, ValueError, TypeError):
+                pass  # an unreadable cache entry is a miss
+        user = await self.users.get_by_id(user_id)
+        if user is None:
+            return None
+        user = _without_hash(user)
+        await self.sessions.cache_user(user_id, user.to_cache(), self.settings.user_cache_seconds)
+        return user
+
+    async def logout(self, principal: Principal) -> None:
+        """Delete the caller's session: its tokens stop working on every instance at once."""
+        await self.sessions.revoke(principal.user.id, principal.session_id)
+        logger.info(
+            "logout", extra={"user_id": principal.user.id, "session_id": principal.session_id}
+        )
+
+    async def logout_all(self, principal: Principal) -> int:
+        """Delete every session of the caller; how many were deleted."""
+        revoked = await self.sessions.revoke_all(principal.user.id)
+        logger.info("logout everywhere", extra={"user_id": principal.user.id, "revoked": revoked})
+        return revoked
+
+    async def update_profile(self, principal: Principal, update: ProfileUpdate) -> User:
+        """Change the caller's full name and/or avatar; every instance sees it at once."""
+        changes = ProfileChanges(update.full_name, update.avatar_url, update.clear_avatar)
+        user = await self.users.update_profile(principal.user.id, changes)
+        await self.sessions.drop_cached_user(principal.user.id)
+        if user is None:
+            raise NotFound("User not found")
+        return _without_hash(user)
+
+    async def set_active(self, user_id: str, active: bool) -> bool:
+        """Activate or deactivate a user; deactivation revokes every session at once."""
+        exists = await self.users.set_active(user_id, active)
+        if not active:
+            await self.sessions.revoke_all(user_id)
+        await self.sessions.drop_cached_user(user_id)
+        return exists
+
+    async def delete_user(self, user_id: str) -> bool:
+        """Delete a user and revoke every session of theirs."""
+        existed = await self.users.delete(user_id)
+        await self.sessions.revoke_all(user_id)
+        await self.sessions.drop_cached_user(user_id)
+        return existed
+
+    async def health(self) -> dict[str, str]:
+        """``{"redis": "ok" | "unavailable", "database": ...}``."""
+        status: dict[str, str] = {}
+        for name, check in (("redis", self.sessions.ping), ("database", self.users.ping)):
+            try:
+                await check()
+                status[name] = "ok"
+            except Exception:  # a health check reports any failure, it never raises
+                logger.warning("health check failed: %s", name, exc_info=True)
+                status[name] = "unavailable"
+        return status

@@ -1,0 +1,108 @@
+"""The ``SessionStore`` protocol and the values it trades in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a request came from, recorded on the session."""
+
+    ip: str = ""
+    user_agent: str = ""
+
+
+class RotationOutcome(Enum):
+    """What a refresh did to its session."""
+
+    ROTATED = "rotated"  # the current token: a new one was issued
+    GRACE = "grace"  # the immediate predecessor inside the grace window: answered idempotently
+    REUSED = "reused"  # any other token of the session: theft, the session is revoked
+    MISSING = "missing"  # the session is gone (logged out, revoked, expired)
+
+
+@dataclass(frozen=True, slots=True)
+class Rotation:
+    """The result of a refresh: the outcome and the session's current refresh token claims."""
+
+    outcome: RotationOutcome
+    jti: str = ""
+    iat: int = 0
+    exp: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLookup:
+    """The hot-path answer: whether the session is alive, and the cached user if any."""
+
+    alive: bool
+    cached_user: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionInfo:
+    """A live session as the user sees it in their session list."""
+
+    id: str
+    created_at_ms: int
+    last_used_at_ms: int
+    ip: str
+    user_agent: str
+
+
+class SessionStore(Protocol):
+    """Where sessions (families of refresh tokens) and the shared user cache live.
+
+    Every change is atomic; implementations raise ``ServiceUnavailable`` when the backend
+    cannot be reached.
+    """
+
+    async def create(
+        self, user_id: str, sid: str, jti: str, iat: int, exp: int, client: ClientInfo
+    ) -> None:
+        """Start a session whose current refresh token is ``jti``."""
+        ...
+
+    async def rotate(
+        self,
+        user_id: str,
+        sid: str,
+        presented_jti: str,
+        new_jti: str,
+        new_iat: int,
+        new_exp: int,
+        client: ClientInfo,
+    ) -> Rotation:
+        """Refresh: rotate, answer inside the grace window, or revoke on reuse."""
+        ...
+
+    async def lookup(self, user_id: str, sid: str) -> SessionLookup:
+        """Whether the session is alive, with the cached user, in one round trip."""
+        ...
+
+    async def revoke(self, user_id: str, sid: str) -> bool:
+        """Delete one session; whether it existed."""
+        ...
+
+    async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
+        """Delete all the user's sessions but ``keep_sid``; how many were deleted."""
+        ...
+
+    async def list(self, user_id: str) -> list[SessionInfo]:
+        """The user's live sessions."""
+        ...
+
+    async def cache_user(self, user_id: str, data: dict[str, Any], ttl_seconds: int) -> None:
+        """Keep ``data`` as the cached user for ``ttl_seconds``."""
+        ...
+
+    async def drop_cached_user(self, user_id: str) -> None:
+        """Forget the cached user so every instance reloads it."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` if the store cannot be reached."""
+        ...

@@ -1,0 +1,206 @@
+"""The Redis session store.
+
+Every key of one user shares the Cluster hash tag ``{<user id>}``, so each Lua script
+touches a single slot and runs atomically on a single Redis or on Redis Cluster::
+
+    <prefix>:{<user id>}:session:<sid>   hash: jti, prev_jti, rotated_at, iat, exp,
+                                         created_at, last_used_at, ip, ua   (TTL: refresh exp)
+    <prefix>:{<user id>}:sessions        zset: sid -> expiry ms            (TTL: latest expiry)
+    <prefix>:{<user id>}:user            the cached user as JSON           (TTL: user cache)
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from importlib.resources import files
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+from redis.exceptions import RedisError
+
+from authgate.errors import ServiceUnavailable
+from authgate.sessions.protocol import (
+    ClientInfo,
+    Rotation,
+    RotationOutcome,
+    SessionInfo,
+    SessionLookup,
+)
+
+MAX_USER_AGENT = 256
+MAX_IP = 64
+
+
+def _load_script(name: str) -> str:
+    return files("authgate.sessions").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+
+
+_SCRIPT_NAMES = (
+    "lookup",
+    "create_session",
+    "rotate_session",
+    "revoke_session",
+    "revoke_all_sessions",
+    "list_sessions",
+)
+
+
+@asynccontextmanager
+async def _redis_errors() -> AsyncIterator[None]:
+    """Redis unreachable (or failing) is an outage: 503, never a pass."""
+    try:
+        yield
+    except (RedisError, OSError, TimeoutError) as exc:
+        raise ServiceUnavailable("Session store unavailable") from exc
+
+
+class RedisSessionStore:
+    """``SessionStore`` on Redis or Redis Cluster, one Lua script per multi-key change."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        prefix: str = "authgate",
+        max_sessions_per_user: int = 50,
+        grace_seconds: int = 10,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.client = client
+        self._prefix = prefix
+        self._max_sessions = max_sessions_per_user
+        self._grace_ms = grace_seconds * 1000
+        self._clock = clock
+        self._scripts = {name: client.register_script(_load_script(name)) for name in _SCRIPT_NAMES}
+
+    # -- keys -------------------------------------------------------------------------
+
+    def _user_prefix(self, user_id: str) -> str:
+        return f"{self._prefix}:{{{user_id}}}:"
+
+    def session_key(self, user_id: str, sid: str) -> str:
+        return f"{self._user_prefix(user_id)}session:{sid}"
+
+    def index_key(self, user_id: str) -> str:
+        return f"{self._user_prefix(user_id)}sessions"
+
+    def user_key(self, user_id: str) -> str:
+        return f"{self._user_prefix(user_id)}user"
+
+    async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
+        async with _redis_errors():
+            return await self._scripts[name](keys=keys, args=args)
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    # -- SessionStore -----------------------------------------------------------------
+
+    async def create(
+        self, user_id: str, sid: str, jti: str, iat: int, exp: int, client: ClientInfo
+    ) -> None:
+        await self._run(
+            "create_session",
+            [self.session_key(user_id, sid), self.index_key(user_id)],
+            [
+                sid,
+                jti,
+                iat,
+                exp,
+                self._now_ms(),
+                client.ip[:MAX_IP],
+                client.user_agent[:MAX_USER_AGENT],
+                f"{self._user_prefix(user_id)}session:",
+                self._max_sessions,
+            ],
+        )
+
+    async def rotate(
+        self,
+        user_id: str,
+        sid: str,
+        presented_jti: str,
+        new_jti: str,
+        new_iat: int,
+        new_exp: int,
+        client: ClientInfo,
+    ) -> Rotation:
+        reply = await self._run(
+            "rotate_session",
+            [self.session_key(user_id, sid), self.index_key(user_id)],
+            [
+                presented_jti,
+                new_jti,
+                new_iat,
+                new_exp,
+                self._now_ms(),
+                self._grace_ms,
+                client.ip[:MAX_IP],
+                client.user_agent[:MAX_USER_AGENT],
+                sid,
+            ],
+        )
+        outcome = RotationOutcome(reply[0])
+        if outcome in (RotationOutcome.ROTATED, RotationOutcome.GRACE):
+            return Rotation(outcome, jti=reply[1], iat=int(reply[2]), exp=int(reply[3]))
+        return Rotation(outcome)
+
+    async def lookup(self, user_id: str, sid: str) -> SessionLookup:
+        alive, cached = await self._run(
+            "lookup", [self.session_key(user_id, sid), self.user_key(user_id)], []
+        )
+        user: dict[str, Any] | None = None
+        if cached:
+            try:
+                decoded = json.loads(cached)
+            except ValueError:
+                decoded = None
+            user = decoded if isinstance(decoded, dict) else None
+        return SessionLookup(alive=bool(alive), cached_user=user)
+
+    async def revoke(self, user_id: str, sid: str) -> bool:
+        deleted = await self._run(
+            "revoke_session", [self.session_key(user_id, sid), self.index_key(user_id)], [sid]
+        )
+        return bool(deleted)
+
+    async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
+        revoked = await self._run(
+            "revoke_all_sessions",
+            [self.index_key(user_id)],
+            [f"{self._user_prefix(user_id)}session:", keep_sid or ""],
+        )
+        return int(revoked)
+
+    async def list(self, user_id: str) -> list[SessionInfo]:
+        flat = await self._run(
+            "list_sessions", [self.index_key(user_id)], [f"{self._user_prefix(user_id)}session:"]
+        )
+        sessions = [
+            SessionInfo(
+                id=flat[i],
+                created_at_ms=int(flat[i + 1]),
+                last_used_at_ms=int(flat[i + 2]),
+                ip=flat[i + 3] or "",
+                user_agent=flat[i + 4] or "",
+            )
+            for i in range(0, len(flat), 5)
+        ]
+        return sorted(sessions, key=lambda s: s.created_at_ms)
+
+    async def cache_user(self, user_id: str, data: dict[str, Any], ttl_seconds: int) -> None:
+        if ttl_seconds <= 0:
+            return
+        async with _redis_errors():
+            await self.client.set(self.user_key(user_id), json.dumps(data), ex=ttl_seconds)
+
+    async def drop_cached_user(self, user_id: str) -> None:
+        async with _redis_errors():
+            await self.client.delete(self.user_key(user_id))
+
+    async def ping(self) -> None:
+        async with _redis_errors():
+            await self.client.ping()

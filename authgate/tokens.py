@@ -1,0 +1,132 @@
+"""Access and refresh JWTs: claims, signing and strict verification.
+
+An access token carries the header ``typ: at+jwt`` and is signed with the access key;
+a refresh token carries ``typ: rt+jwt`` and is signed with the refresh key. Verification
+pins the algorithm, requires every claim, checks ``iss``/``aud``/``typ`` and allows a small
+leeway, so neither kind is ever accepted as the other.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from enum import Enum
+from typing import Any
+
+import jwt
+
+from authgate.config import Settings
+from authgate.errors import InvalidToken
+
+ALGORITHM = "HS256"
+MAX_TOKEN_LENGTH = 4096
+REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
+
+
+class TokenKind(Enum):
+    """The two kinds of token, named by their ``typ`` header."""
+
+    ACCESS = "at+jwt"
+    REFRESH = "rt+jwt"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """The claims of an access or refresh token."""
+
+    iss: str
+    aud: str
+    sub: str
+    sid: str
+    jti: str
+    iat: int
+    exp: int
+
+    def payload(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def new_token_id() -> str:
+    """A random, URL-safe identifier for ``jti`` and ``sid``."""
+    return secrets.token_urlsafe(16)
+
+
+class TokenCodec:
+    """Signs and verifies access and refresh tokens with the configured keys."""
+
+    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._keys = {
+            TokenKind.ACCESS: settings.access_token_secret,
+            TokenKind.REFRESH: settings.refresh_token_secret,
+        }
+        self._lifetimes = {
+            TokenKind.ACCESS: settings.access_token_expiry,
+            TokenKind.REFRESH: settings.refresh_token_expiry,
+        }
+
+    def new_claims(self, kind: TokenKind, *, sub: str, sid: str) -> TokenClaims:
+        """Fresh claims of ``kind`` for user ``sub`` in session ``sid``."""
+        now = int(self._clock())
+        return TokenClaims(
+            iss=self._settings.issuer,
+            aud=self._settings.audience,
+            sub=sub,
+            sid=sid,
+            jti=new_token_id(),
+            iat=now,
+            exp=now + self._lifetimes[kind],
+        )
+
+    def encode(self, kind: TokenKind, claims: TokenClaims) -> str:
+        """Sign ``claims`` as a token of ``kind``; the same claims give the same token."""
+        return jwt.encode(
+            claims.payload(),
+            self._keys[kind],
+            algorithm=ALGORITHM,
+            headers={"typ": kind.value},
+        )
+
+    def issue(self, kind: TokenKind, *, sub: str, sid: str) -> tuple[str, TokenClaims]:
+        """New claims of ``kind``, signed."""
+        claims = self.new_claims(kind, sub=sub, sid=sid)
+        return self.encode(kind, claims), claims
+
+    def verify(self, kind: TokenKind, token: str) -> TokenClaims:
+        """Verify ``token`` as a token of ``kind`` and return its claims.
+
+        Raises:
+            InvalidToken: for anything short of a valid, unexpired token of ``kind``.
+        """
+        if not token or len(token) > MAX_TOKEN_LENGTH:
+            raise InvalidToken()
+        try:
+            header = jwt.get_unverified_header(token)
+            if header.get("typ") != kind.value or header.get("alg") != ALGORITHM:
+                raise InvalidToken()
+            payload = jwt.decode(
+                token,
+                self._keys[kind],
+                algorithms=[ALGORITHM],
+                audience=self._settings.audience,
+                issuer=self._settings.issuer,
+                leeway=self._settings.token_leeway_seconds,
+                options={"require": list(REQUIRED_CLAIMS)},
+            )
+            return _claims_from(payload)
+        except (jwt.PyJWTError, ValueError, TypeError, UnicodeError) as exc:
+            raise InvalidToken() from exc
+
+
+def _claims_from(payload: dict[str, Any]) -> TokenClaims:
+    values = {name: payload[name] for name in REQUIRED_CLAIMS}
+    for name in ("iss", "aud", "sub", "sid", "jti"):
+        if not isinstance(values[name], str) or not values[name]:
+            raise InvalidToken()
+    for name in ("iat", "exp"):
+        if not isinstance(values[name], int) or isinstance(values[name], bool):
+            raise InvalidToken()
+    return TokenClaims(**values)

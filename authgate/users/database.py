@@ -1,0 +1,165 @@
+"""The SQLAlchemy 2 async user store (PostgreSQL via asyncpg; SQLite for trying out)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Boolean, DateTime, String, Uuid, delete, select, text, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from authgate.errors import Conflict, FieldError, ServiceUnavailable
+from authgate.users.protocol import NewUser, ProfileChanges, User, is_user_id
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of authgate's tables (``Base.metadata`` for migrations)."""
+
+
+class UserRow(Base):
+    """The ``users`` table. Username and email are stored lowercase and unique."""
+
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    full_name: Mapped[str] = mapped_column(String(100))
+    avatar_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=_now, onupdate=_now
+    )
+
+    def to_user(self) -> User:
+        return User(
+            id=str(self.id),
+            username=self.username,
+            email=self.email,
+            full_name=self.full_name,
+            avatar_url=self.avatar_url,
+            is_active=self.is_active,
+            created_at=self.created_at,
+            password_hash=self.password_hash,
+        )
+
+
+def create_engine(url: str) -> AsyncEngine:
+    """An async engine for ``url`` that notices dead connections and fails fast."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if url.startswith("postgresql+asyncpg"):
+        options["connect_args"] = {"timeout": 5, "command_timeout": 10}
+        options["pool_timeout"] = 10
+    return create_async_engine(url, **options)
+
+
+@asynccontextmanager
+async def _database_errors() -> AsyncIterator[None]:
+    """Turn driver errors into authgate errors: unique violations into 409, outages into 503."""
+    try:
+        yield
+    except IntegrityError as exc:
+        detail = str(exc.orig).lower()
+        if "email" in detail:
+            raise Conflict(
+                "Email is already registered",
+                errors=[FieldError("email", "is already registered")],
+            ) from None
+        raise Conflict(
+            "Username is already taken",
+            errors=[FieldError("username", "is already taken")],
+        ) from None
+    except (SQLAlchemyError, OSError, TimeoutError) as exc:
+        raise ServiceUnavailable("Database unavailable") from exc
+
+
+class SqlAlchemyUserStore:
+    """``UserStore`` on a SQLAlchemy async engine."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def create_tables(self) -> None:
+        """Create authgate's tables if they do not exist."""
+        async with _database_errors(), self.engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+
+    async def create(self, new_user: NewUser) -> User:
+        row = UserRow(
+            username=new_user.username.lower(),
+            email=new_user.email.lower(),
+            full_name=new_user.full_name,
+            avatar_url=new_user.avatar_url,
+            password_hash=new_user.password_hash,
+            is_active=True,
+        )
+        async with _database_errors(), self._sessions() as session, session.begin():
+            session.add(row)
+        return row.to_user()
+
+    async def get_by_id(self, user_id: str) -> User | None:
+        if not is_user_id(user_id):
+            return None
+        async with _database_errors(), self._sessions() as session:
+            row = await session.get(UserRow, uuid.UUID(user_id))
+            return None if row is None else row.to_user()
+
+    async def get_by_login(self, login: str) -> User | None:
+        login = login.lower()
+        column = UserRow.email if "@" in login else UserRow.username
+        async with _database_errors(), self._sessions() as session:
+            result = await session.execute(select(UserRow).where(column == login))
+            row = result.scalar_one_or_none()
+            return None if row is None else row.to_user()
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        await self._update(user_id, password_hash=password_hash)
+
+    async def update_profile(self, user_id: str, changes: ProfileChanges) -> User | None:
+        values: dict[str, Any] = {}
+        if changes.full_name is not None:
+            values["full_name"] = changes.full_name
+        if changes.avatar_url is not None or changes.clear_avatar:
+            values["avatar_url"] = changes.avatar_url
+        if values and not await self._update(user_id, **values):
+            return None
+        return await self.get_by_id(user_id)
+
+    async def set_active(self, user_id: str, active: bool) -> bool:
+        return await self._update(user_id, is_active=active)
+
+    async def delete(self, user_id: str) -> bool:
+        if not is_user_id(user_id):
+            return False
+        async with _database_errors(), self._sessions() as session, session.begin():
+            result = await session.execute(delete(UserRow).where(UserRow.id == uuid.UUID(user_id)))
+        return bool(getattr(result, "rowcount", 0))
+
+    async def ping(self) -> None:
+        async with _database_errors(), self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def _update(self, user_id: str, **values: Any) -> bool:
+        if not is_user_id(user_id):
+            return False
+        values["updated_at"] = _now()
+        statement = update(UserRow).where(UserRow.id == uuid.UUID(user_id)).values(**values)
+        async with _database_errors(), self._sessions() as session, session.begin():
+            result = await session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))

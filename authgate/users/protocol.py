@@ -1,0 +1,131 @@
+"""The user record and the ``UserStore`` protocol an app implements to bring its own users."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+
+def utc_iso(moment: datetime) -> str:
+    """``moment`` as an ISO 8601 string in UTC (naive datetimes are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user as authgate sees it. ``password_hash`` never leaves the service layer."""
+
+    id: str
+    username: str
+    email: str
+    full_name: str
+    avatar_url: str | None
+    is_active: bool
+    created_at: datetime
+    password_hash: str = field(default="", repr=False)
+
+    def public(self) -> dict[str, Any]:
+        """The public user object of the API (camelCase, no hash)."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "fullName": self.full_name,
+            "avatarUrl": self.avatar_url,
+            "createdAt": utc_iso(self.created_at),
+        }
+
+    def to_cache(self) -> dict[str, Any]:
+        """What the shared user cache keeps: everything but the hash."""
+        return {
+            "id": self.id,
+            "username": self.username,
+            "email": self.email,
+            "full_name": self.full_name,
+            "avatar_url": self.avatar_url,
+            "is_active": self.is_active,
+            "created_at": utc_iso(self.created_at),
+        }
+
+    @classmethod
+    def from_cache(cls, data: dict[str, Any]) -> User:
+        created = datetime.fromisoformat(str(data["created_at"]).replace("Z", "+00:00"))
+        return cls(
+            id=str(data["id"]),
+            username=str(data["username"]),
+            email=str(data["email"]),
+            full_name=str(data["full_name"]),
+            avatar_url=None if data["avatar_url"] is None else str(data["avatar_url"]),
+            is_active=bool(data["is_active"]),
+            created_at=created,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NewUser:
+    """A validated registration, ready to store."""
+
+    username: str
+    email: str
+    full_name: str
+    password_hash: str = field(repr=False)
+    avatar_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileChanges:
+    """Fields to change on a user; ``None`` leaves a field alone."""
+
+    full_name: str | None = None
+    avatar_url: str | None = None
+    clear_avatar: bool = False
+
+
+def is_user_id(value: str) -> bool:
+    """Whether ``value`` looks like a user id (a UUID) — cheap guard before a query."""
+    try:
+        uuid.UUID(value)
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return True
+
+
+class UserStore(Protocol):
+    """Where users live. Raise ``Conflict`` on a taken username/email and
+    ``ServiceUnavailable`` when the backend cannot be reached."""
+
+    async def create(self, new_user: NewUser) -> User:
+        """Insert a user; the store's unique constraints decide conflicts."""
+        ...
+
+    async def get_by_id(self, user_id: str) -> User | None:
+        """The user with ``user_id``, or ``None``."""
+        ...
+
+    async def get_by_login(self, login: str) -> User | None:
+        """The user whose username or email is ``login`` (already lowercased), with hash."""
+        ...
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        """Replace the user's password hash."""
+        ...
+
+    async def update_profile(self, user_id: str, changes: ProfileChanges) -> User | None:
+        """Apply ``changes`` and return the new user, or ``None`` if there is none."""
+        ...
+
+    async def set_active(self, user_id: str, active: bool) -> bool:
+        """Activate or deactivate; whether the user exists."""
+        ...
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete the user; whether it existed."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise ``ServiceUnavailable`` if the store cannot be reached."""
+        ...

@@ -1,0 +1,202 @@
+"""Real services for the tests: a fresh PostgreSQL database and a Redis key space per run.
+
+``AUTHGATE_TEST_DATABASE_URL`` names a PostgreSQL server reachable as a superuser (the
+tests create and drop their own database on it); ``AUTHGATE_TEST_REDIS_URL`` a Redis whose
+db ``AUTHGATE_TEST_REDIS_DB`` the tests may write to (under a per-run key prefix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+import redis
+from sqlalchemy.engine import make_url
+
+from app_example.app import create_app
+from authgate import AuthGate, Settings
+from authgate.users.database import Base, create_engine
+
+ADMIN_DATABASE_URL = os.environ.get(
+    "AUTHGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+REDIS_SERVER_URL = os.environ.get("AUTHGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+REDIS_DB = int(os.environ.get("AUTHGATE_TEST_REDIS_DB", "9"))
+RUN_ID = uuid.uuid4().hex[:10]
+PASSWORD = "correct horse battery"
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _create_database(name: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(ADMIN_DATABASE_URL))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def _drop_database(name: str) -> None:
+    connection = await asyncpg.connect(_asyncpg_dsn(ADMIN_DATABASE_URL))
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def _create_tables(url: str) -> None:
+    engine = create_engine(url)
+    async with engine.begin() as connection:
+        await connection.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A PostgreSQL database of this run's own, with authgate's tables, dropped at the end."""
+    name = f"authgate_test_{RUN_ID}"
+    asyncio.run(_create_database(name))
+    url = make_url(ADMIN_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+    asyncio.run(_create_tables(url))
+    yield url
+    asyncio.run(_drop_database(name))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """This run's Redis db URL; the run's keys (under its prefix) are deleted at the end."""
+    url = f"{REDIS_SERVER_URL.rstrip('/')}/{REDIS_DB}"
+    yield url
+    client = redis.Redis.from_url(url)
+    try:
+        for key in client.scan_iter(match=f"{redis_prefix_for_run()}*", count=1000):
+            client.delete(key)
+    finally:
+        client.close()
+
+
+def redis_prefix_for_run() -> str:
+    return f"authgate-test-{RUN_ID}"
+
+
+def secret_for(kind: str) -> str:
+    return f"{kind}-{RUN_ID}-" + "s" * 40
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str) -> Settings:
+    """Settings on the real services, with bcrypt at the test cost of 4."""
+    return Settings(
+        access_token_secret=secret_for("access"),
+        refresh_token_secret=secret_for("refresh"),
+        database_url=database_url,
+        redis_url=redis_url,
+        bcrypt_rounds=4,
+        redis_prefix=redis_prefix_for_run(),
+    ).checked()
+
+
+GateFactory = Callable[..., Awaitable[AuthGate]]
+
+
+@pytest.fixture
+async def make_gate(settings: Settings) -> AsyncIterator[GateFactory]:
+    """Build started gates with settings overrides; all are shut down after the test."""
+    gates: list[AuthGate] = []
+
+    async def factory(**overrides: Any) -> AuthGate:
+        gate = AuthGate(replace(settings, **overrides).checked())
+        await gate.startup()
+        gates.append(gate)
+        return gate
+
+    yield factory
+    for gate in gates:
+        await gate.shutdown()
+
+
+@pytest.fixture
+async def gate(make_gate: GateFactory) -> AuthGate:
+    return await make_gate()
+
+
+ClientFactory = Callable[[AuthGate], httpx.AsyncClient]
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[ClientFactory]:
+    """HTTP clients talking to the example app in process (through ASGI)."""
+    clients: list[httpx.AsyncClient] = []
+
+    def factory(gate: AuthGate) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=create_app(gate=gate), client=("203.0.113.7", 4711))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in clients:
+        await client.aclose()
+
+
+@pytest.fixture
+async def client(gate: AuthGate, make_client: ClientFactory) -> httpx.AsyncClient:
+    """A client of the example app on the default gate."""
+    return make_client(gate)
+
+
+def unique_username(stem: str = "user") -> str:
+    return f"{stem}_{secrets.token_hex(5)}"
+
+
+@dataclass
+class Account:
+    """A registered (and usually logged-in) test user."""
+
+    id: str
+    username: str
+    email: str
+    password: str
+    access_token: str = ""
+    refresh_token: str = ""
+
+
+async def register(
+    client: httpx.AsyncClient, *, username: str | None = None, password: str = PASSWORD
+) -> Account:
+    username = username or unique_username()
+    response = await client.post(
+        "/auth/register",
+        json={
+            "username": username,
+            "email": f"{username}@example.com",
+            "fullName": f"Test {username}",
+            "password": password,
+        },
+    )
+    assert response.status_code == 201, response.text
+    data = response.json()["data"]
+    return Account(data["id"], data["username"], data["email"], password)
+
+
+async def login(client: httpx.AsyncClient, account: Account) -> Account:
+    response = await client.post(
+        "/auth/login", json={"username": account.username, "password": account.password}
+    )
+    assert response.status_code == 200, response.text
+    data = response.json()["data"]
+    return replace(account, access_token=data["accessToken"], refresh_token=data["refreshToken"])
+
+
+async def register_and_login(client: httpx.AsyncClient, **kwargs: Any) -> Account:
+    return await login(client, await register(client, **kwargs))
