@@ -69,8 +69,8 @@ class BcryptPasswordHasher:
     async def dummy_verify(self, password: str) -> None:
         dummy_hash = self._dummy_hash
         if dummy_hash is None:
-            dummy_hash = await asyncio.to_thread(self._context.hash, "authgate-dummy")
-            self._dummy_hash = dummy_hash
+            created: str = await asyncio.to_thread(self._context.hash, "authgate-dummy")
+            self._dummy_hash = dummy_hash = created
         candidate = password if fits_bcrypt(password) else "x"
         await asyncio.to_thread(self._safe_verify, candidate, dummy_hash)
 
