@@ -52,7 +52,12 @@ def envelope(
 
 
 def error_response(exc: AuthgateError) -> JSONResponse:
-    """The envelope for an authgate error, with ``WWW-Authenticate`` or ``Retry-After``."""
+    """The envelope for an authgate error, with ``WWW-Authenticate`` or ``Retry-After``.
+
+    Outages (5xx) are logged with their cause; the response never carries it.
+    """
+    if exc.status_code >= 500:
+        logger.warning("%s: %s (%r)", type(exc).__name__, exc.message, exc.__cause__)
     headers: dict[str, str] = {}
     if isinstance(exc, NotAuthenticated):
         headers["WWW-Authenticate"] = "Bearer"
@@ -65,9 +70,6 @@ def error_response(exc: AuthgateError) -> JSONResponse:
 
 async def handle_authgate_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AuthgateError)
-    if exc.status_code >= 500:
-        cause = exc.__cause__
-        logger.warning("%s: %s (%r)", type(exc).__name__, exc.message, cause)
     return error_response(exc)
 
 

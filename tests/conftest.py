@@ -38,18 +38,10 @@ def _asyncpg_dsn(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-async def _create_database(name: str) -> None:
+async def _admin_execute(statement: str) -> None:
     connection = await asyncpg.connect(_asyncpg_dsn(ADMIN_DATABASE_URL))
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await connection.close()
-
-
-async def _drop_database(name: str) -> None:
-    connection = await asyncpg.connect(_asyncpg_dsn(ADMIN_DATABASE_URL))
-    try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(statement)
     finally:
         await connection.close()
 
@@ -65,11 +57,11 @@ async def _create_tables(url: str) -> None:
 def database_url() -> Iterator[str]:
     """A PostgreSQL database of this run's own, with authgate's tables, dropped at the end."""
     name = f"authgate_test_{RUN_ID}"
-    asyncio.run(_create_database(name))
+    asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
     asyncio.run(_create_tables(url))
     yield url
-    asyncio.run(_drop_database(name))
+    asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")
