@@ -52,7 +52,9 @@ async def read_json_object(
     try:
         text = raw.decode("utf-8")
         body = json.loads(text, parse_constant=_reject_constant)
-    except UnicodeDecodeError:
+        # "\ud800" is valid JSON but no UTF-8 text: refuse it here, not in bcrypt or the driver.
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeError:
         raise ValidationError("Request body is not valid UTF-8") from None
     except (ValueError, RecursionError):
         raise ValidationError("Request body is not valid JSON") from None
