@@ -50,7 +50,7 @@ class BcryptPasswordHasher:
         self._context = CryptContext(
             schemes=["bcrypt"],
             deprecated="auto",
-            bcrypt__rounds=rounds,
+            bcrypt__default_rounds=rounds,  # not bcrypt__rounds: that also caps the cost
             bcrypt__min_rounds=rounds,
         )
         self._dummy_hash: str | None = None

@@ -107,6 +107,8 @@ class TokenCodec:
             header = jwt.get_unverified_header(token)
             if header.get("typ") != kind.value or header.get("alg") != ALGORITHM:
                 raise InvalidToken()
+            if "kid" in header:  # HS256 keys carry no kid: any kid is an unknown one
+                raise InvalidToken()
             payload = jwt.decode(
                 token,
                 self._keys[kind],

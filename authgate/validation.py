@@ -126,7 +126,7 @@ def _check_avatar(checker: _Checker, value: str | None) -> str | None:
     url = value.strip()
     if not url:
         return None
-    if len(url) > MAX_URL or _CONTROL.search(url) or not re.match(r"^https?://[^\s/]+", url):
+    if len(url) > MAX_URL or _CONTROL.search(url) or not re.fullmatch(r"https?://[^\s/]+\S*", url):
         checker.fail("avatarUrl", f"must be an http(s) URL of at most {MAX_URL} characters")
     return url
 
@@ -139,7 +139,7 @@ def parse_registration(body: dict[str, Any]) -> Registration:
     """
     checker = _Checker(body, {"username", "email", "fullName", "password", "avatarUrl"})
     username = checker.string("username")
-    if username is not None and not USERNAME.match(username):
+    if username is not None and not USERNAME.fullmatch(username):  # "$" would allow "x\n"
         checker.fail("username", "must be 3 to 32 letters, digits, '_', '.' or '-'")
     email = checker.string("email")
     if email is not None:
