@@ -1,0 +1,253 @@
+"""Sessions on a real three-node Redis Cluster, started (and stopped) by this module."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from functools import partial
+
+import pytest
+import redis
+from redis.asyncio import RedisCluster
+
+from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
+from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
+
+NODES = 3
+BROWSER = ClientInfo(ip="198.51.100.7", user_agent="Firefox/130")
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_cluster_ports(count: int) -> list[int]:
+    """Ports whose cluster bus port (port + 10000) is free too."""
+    ports: list[int] = []
+    while len(ports) < count:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port: int = probe.getsockname()[1]
+        if port < 55535 and port not in ports and _port_is_free(port + 10000):
+            ports.append(port)
+    return ports
+
+
+def _until(condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
+    """Poll ``condition`` until it is true (connection errors count as not yet)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (redis.RedisError, OSError):
+            pass
+        time.sleep(0.05)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _cluster_is_ok(node: redis.Redis) -> bool:
+    return bool(node.cluster("info")["cluster_state"] == "ok")
+
+
+@pytest.fixture(scope="module")
+def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh three-primary Redis Cluster on free ports; its URL for ``connect_redis``."""
+    ports = _free_cluster_ports(NODES)
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for port in ports:
+            workdir = tmp_path_factory.mktemp(f"redis-cluster-{port}")
+            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
+            command += ["--cluster-enabled", "yes", "--dir", str(workdir)]
+            command += ["--cluster-config-file", str(workdir / f"nodes-{port}.conf")]
+            command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
+            processes.append(
+                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            )
+        nodes = [redis.Redis(port=port, socket_timeout=2) for port in ports]
+        try:
+            for node in nodes:
+                _until(node.ping, "a cluster node to start")
+            created = subprocess.run(
+                ["redis-cli", "--cluster", "create"]
+                + [f"127.0.0.1:{port}" for port in ports]
+                + ["--cluster-replicas", "0", "--cluster-yes"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
+            if created.returncode != 0:
+                raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}")
+            for node in nodes:
+                _until(partial(_cluster_is_ok, node), "cluster_state:ok")
+        finally:
+            for node in nodes:
+                node.close()
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+async def cluster(cluster_url: str) -> AsyncIterator[RedisCluster]:
+    client = connect_redis(cluster_url)
+    assert isinstance(client, RedisCluster)
+    await client.initialize()  # learn the slot map now, before asking where keys live
+    yield client
+    await client.aclose()
+
+
+def users_on_every_node(client: RedisCluster, store: RedisSessionStore) -> list[str]:
+    """User ids whose keys live on different primaries, one per node."""
+    by_node: dict[str, str] = {}
+    while len(by_node) < NODES:
+        user_id = str(uuid.uuid4())
+        node = client.get_node_from_key(store.index_key(user_id))
+        assert node is not None
+        by_node.setdefault(node.name, user_id)
+    return list(by_node.values())
+
+
+def refresh_claims() -> tuple[str, int, int]:
+    iat = int(time.time())
+    return uuid.uuid4().hex, iat, iat + 3600
+
+
+async def session_lifecycle(store: RedisSessionStore, user_id: str) -> None:
+    """Everything a user's sessions go through, asserted step by step."""
+    sid = uuid.uuid4().hex
+    first, iat, exp = refresh_claims()
+    await store.create(user_id, sid, first, iat, exp, BROWSER)
+    assert (await store.lookup(user_id, sid)).alive
+
+    second, iat, exp = refresh_claims()
+    rotated = await store.rotate(user_id, sid, first, second, iat, exp, BROWSER)
+    assert (rotated.outcome, rotated.jti) == (RotationOutcome.ROTATED, second)
+    unused, iat, exp = refresh_claims()
+    grace = await store.rotate(user_id, sid, first, unused, iat, exp, BROWSER)
+    assert (grace.outcome, grace.jti, grace.exp) == (RotationOutcome.GRACE, second, rotated.exp)
+
+    third, iat, exp = refresh_claims()
+    assert (await store.rotate(user_id, sid, second, third, iat, exp, BROWSER)).jti == third
+    reused = await store.rotate(user_id, sid, first, unused, iat, exp, BROWSER)
+    assert reused.outcome is RotationOutcome.REUSED
+    assert not (await store.lookup(user_id, sid)).alive
+    missing = await store.rotate(user_id, sid, third, unused, iat, exp, BROWSER)
+    assert missing.outcome is RotationOutcome.MISSING
+
+    sids = [uuid.uuid4().hex for _ in range(4)]
+    for each in sids:
+        jti, iat, exp = refresh_claims()
+        await store.create(user_id, each, jti, iat, exp, BROWSER)
+    listed = await store.list(user_id)
+    assert {s.id for s in listed} == set(sids)
+    assert {(s.ip, s.user_agent) for s in listed} == {(BROWSER.ip, BROWSER.user_agent)}
+    assert await store.revoke(user_id, sids[0]) is True
+    assert await store.revoke_all(user_id, keep_sid=sids[1]) == 2
+    assert [s.id for s in await store.list(user_id)] == [sids[1]]
+
+    await store.cache_user(user_id, {"id": user_id}, 30)
+    found = await store.lookup(user_id, sids[1])
+    assert (found.alive, found.cached_user) == (True, {"id": user_id})
+    await store.drop_cached_user(user_id)
+    assert (await store.lookup(user_id, sids[1])).cached_user is None
+    assert await store.revoke_all(user_id) == 1
+    assert await store.list(user_id) == []
+
+
+async def test_session_lifecycle_on_every_node(cluster: RedisCluster) -> None:
+    store = RedisSessionStore(cluster, prefix=redis_prefix_for_run())
+    user_ids = users_on_every_node(cluster, store)
+
+    await asyncio.gather(*(session_lifecycle(store, user_id) for user_id in user_ids))
+
+    for user_id in user_ids:  # nothing of theirs is left behind on any node
+        assert [key async for key in cluster.scan_iter(match=f"*{user_id}*")] == []
+
+
+async def test_concurrent_rotations_on_the_cluster_converge(cluster: RedisCluster) -> None:
+    store = RedisSessionStore(cluster, prefix=redis_prefix_for_run())
+    user_id, sid = str(uuid.uuid4()), uuid.uuid4().hex
+    first, iat, exp = refresh_claims()
+    await store.create(user_id, sid, first, iat, exp, BROWSER)
+
+    async def refresh() -> tuple[RotationOutcome, str]:
+        jti, iat, exp = refresh_claims()
+        rotation = await store.rotate(user_id, sid, first, jti, iat, exp, BROWSER)
+        return rotation.outcome, rotation.jti
+
+    results = await asyncio.gather(*(refresh() for _ in range(20)))
+
+    outcomes = [outcome for outcome, _ in results]
+    assert outcomes.count(RotationOutcome.ROTATED) == 1
+    assert outcomes.count(RotationOutcome.GRACE) == 19
+    assert len({jti for _, jti in results}) == 1
+
+
+async def test_example_app_on_the_cluster(
+    cluster_url: str, make_gate: GateFactory, make_client: ClientFactory
+) -> None:
+    gate = await make_gate(redis_url=cluster_url)
+    client = make_client(gate)
+    health = await client.get("/health")
+    assert health.status_code == 200
+    assert health.json()["data"] == {"redis": "ok", "database": "ok"}
+
+    account = await register_and_login(client)
+    client.cookies.clear()
+    bearer = {"Authorization": f"Bearer {account.access_token}"}
+    profile = await client.get("/api/profile", headers=bearer)
+    assert profile.status_code == 200
+    assert profile.json()["data"]["username"] == account.username
+
+    body = {"refreshToken": account.refresh_token}
+    first, second = await asyncio.gather(
+        client.post("/auth/refresh-token", json=body),
+        client.post("/auth/refresh-token", json=body),
+    )
+    client.cookies.clear()
+    assert (first.status_code, second.status_code) == (200, 200)
+    refreshed = first.json()["data"]
+    assert refreshed["refreshToken"] == second.json()["data"]["refreshToken"]
+    new_bearer = {"Authorization": f"Bearer {refreshed['accessToken']}"}
+    assert (await client.get("/api/profile", headers=new_bearer)).status_code == 200
+
+    logout = await client.post("/auth/logout", headers=new_bearer)
+    assert logout.status_code == 200
+    client.cookies.clear()
+    assert (await client.get("/api/profile", headers=new_bearer)).status_code == 401
+    assert (await client.get("/api/profile", headers=bearer)).status_code == 401
+    gone = await client.post(
+        "/auth/refresh-token", json={"refreshToken": refreshed["refreshToken"]}
+    )
+    assert gone.status_code == 401
+
+
+def test_cluster_really_spreads_slots(cluster_url: str) -> None:
+    """The fixture's cluster has three primaries sharing the slots (so the tests above are real)."""
+    port = int(cluster_url.rsplit(":", 1)[1])
+    node = redis.Redis(port=port, decode_responses=True)
+    try:
+        info = node.cluster("info")
+        assert info["cluster_state"] == "ok"
+        assert int(info["cluster_known_nodes"]) == NODES
+        assert int(info["cluster_slots_assigned"]) == 16384
+    finally:
+        node.close()
