@@ -3,6 +3,9 @@ an app plugs in — the middleware, the router, the exception handlers and a lif
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,6 +17,7 @@ from starlette.routing import Router
 from starlette.types import ASGIApp
 
 from authgate.config import Settings
+from authgate.errors import ServiceUnavailable
 from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.responses import EXCEPTION_HANDLERS
@@ -25,6 +29,9 @@ from authgate.sessions.redis_store import RedisSessionStore
 from authgate.tokens import TokenCodec
 from authgate.users.database import SqlAlchemyUserStore, create_engine
 from authgate.users.protocol import UserStore
+
+logger = logging.getLogger("authgate")
+TABLE_RETRY_SECONDS = 5
 
 
 class AuthGate:
@@ -45,9 +52,11 @@ class AuthGate:
         sessions: SessionStore | None = None,
         hasher: PasswordHasher | None = None,
     ) -> None:
-        self.settings = settings if settings is not None else Settings.from_env()
+        # checked() again: a Settings(...) built in code gets the same guard as from_env()
+        self.settings = (settings if settings is not None else Settings.from_env()).checked()
         self.engine: AsyncEngine | None = None
         self.redis: Redis | RedisCluster | None = None
+        self._table_task: asyncio.Task[None] | None = None
         if users is None:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
@@ -85,14 +94,37 @@ class AuthGate:
         return dict(EXCEPTION_HANDLERS)
 
     async def startup(self, *, create_tables: bool = True) -> None:
-        """Create the user table if needed and prepare the dummy hash."""
+        """Create the user table if needed and prepare the dummy hash.
+
+        An unreachable database does not stop start-up: requests get 503 until it is back,
+        and the tables are created in the background once it is reachable.
+        """
         users = self.service.users
         if create_tables and isinstance(users, SqlAlchemyUserStore):
-            await users.create_tables()
+            try:
+                await users.create_tables()
+            except ServiceUnavailable:
+                logger.warning("database unreachable at start-up; answering 503 until it is back")
+                self._table_task = asyncio.create_task(self._create_tables_when_reachable(users))
         await self.service.hasher.dummy_verify("warm-up")
+
+    async def _create_tables_when_reachable(self, users: SqlAlchemyUserStore) -> None:
+        while True:
+            await asyncio.sleep(TABLE_RETRY_SECONDS)
+            try:
+                await users.create_tables()
+            except ServiceUnavailable:
+                continue
+            logger.info("database reachable again; tables are in place")
+            return
 
     async def shutdown(self) -> None:
         """Close the connections authgate opened."""
+        if self._table_task is not None:
+            self._table_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._table_task
+            self._table_task = None
         if self.redis is not None:
             await self.redis.aclose()
         if self.engine is not None:

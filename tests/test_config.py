@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from authgate import AuthGate
 from authgate.config import Settings, parse_duration
 from authgate.errors import ConfigError
 
@@ -387,3 +389,19 @@ def test_development_allows_the_embedded_defaults_and_a_low_bcrypt_cost() -> Non
     assert settings.embedded_database
     assert settings.embedded_redis
     assert settings.bcrypt_rounds == 4
+
+
+def test_auth_gate_applies_the_guard_to_settings_built_in_code() -> None:
+
+    with pytest.raises(ConfigError, match="ACCESS_TOKEN_SECRET"):
+        AuthGate(Settings(env="production"))
+
+
+async def test_auth_gate_never_signs_with_an_empty_secret(tmp_path: Path) -> None:
+
+    gate = AuthGate(Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/x.db"))
+    try:
+        assert len(gate.settings.access_token_secret) >= 32
+        assert len(gate.settings.refresh_token_secret) >= 32
+    finally:
+        await gate.shutdown()
