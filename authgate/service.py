@@ -165,7 +165,9 @@ class AuthService:
         lookup = await self.sessions.lookup(claims.sub, claims.sid)
         if not lookup.alive:
             raise SessionRevoked()
-        user = await self._current_user(claims.sub, cached=lookup.cached_user)
+        # with the cache off, an entry left by an instance that had it on is not trusted
+        cached = lookup.cached_user if self.settings.user_cache_seconds > 0 else None
+        user = await self._current_user(claims.sub, cached=cached)
         if user is None or not user.is_active:
             raise SessionRevoked("Account is no longer active")
         return Principal(user, claims)

@@ -104,12 +104,8 @@ class TokenCodec:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken()
         try:
-            header = jwt.get_unverified_header(token)
-            if header.get("typ") != kind.value or header.get("alg") != ALGORITHM:
-                raise InvalidToken()
-            if "kid" in header:  # HS256 keys carry no kid: any kid is an unknown one
-                raise InvalidToken()
-            payload = jwt.decode(
+            # one parse: the signature, alg and claims are checked, then the header's typ
+            decoded = jwt.decode_complete(
                 token,
                 self._keys[kind],
                 algorithms=[ALGORITHM],
@@ -118,7 +114,12 @@ class TokenCodec:
                 leeway=self._settings.token_leeway_seconds,
                 options={"require": list(REQUIRED_CLAIMS)},
             )
-            return _claims_from(payload)
+            header = decoded["header"]
+            if header.get("typ") != kind.value or header.get("alg") != ALGORITHM:
+                raise InvalidToken()
+            if "kid" in header:  # HS256 keys carry no kid: any kid is an unknown one
+                raise InvalidToken()
+            return _claims_from(decoded["payload"])
         except (jwt.PyJWTError, ValueError, TypeError, UnicodeError) as exc:
             raise InvalidToken() from exc
 
