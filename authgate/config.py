@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from authgate.clientip import parse_networks
 from authgate.errors import ConfigError
 
 logger = logging.getLogger("authgate")
@@ -18,6 +19,7 @@ EMBEDDED_DATABASE_URL = "sqlite+aiosqlite:///./authgate.db"
 MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_BCRYPT_ROUNDS = 10
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -61,6 +63,8 @@ class Settings:
     bcrypt_rounds: int = 12
     login_max_failures: int = 5
     login_window: int = 15 * 60
+    login_max_failures_per_ip: int = 20
+    trusted_proxies: tuple[str, ...] = ()
     trusted_origins: tuple[str, ...] = ()
     user_cache_seconds: int = 30
     token_leeway_seconds: int = 5
@@ -116,6 +120,18 @@ class Settings:
             raise ConfigError("AUTHGATE_TOKEN_LEEWAY must be between 0 and 30 seconds")
         if not 4 <= self.bcrypt_rounds <= 31:
             raise ConfigError("AUTHGATE_BCRYPT_ROUNDS must be between 4 and 31")
+        try:
+            parse_networks(self.trusted_proxies)
+        except ValueError:
+            raise ConfigError(
+                "AUTHGATE_TRUSTED_PROXIES must be comma-separated IP addresses or networks"
+            ) from None
+        for origin in self.trusted_origins:
+            if not _ORIGIN.fullmatch(origin):
+                raise ConfigError(
+                    "AUTHGATE_TRUSTED_ORIGINS must be comma-separated origins like "
+                    "https://app.example.com"
+                )
         if self.production:
             self._check_production()
             return self
@@ -170,7 +186,7 @@ def _convert(name: str, raw: str, kind: type) -> Any:
     if kind is _Duration:
         return parse_duration(raw, name=name)
     if kind is tuple:
-        return tuple(origin.strip().rstrip("/") for origin in raw.split(",") if origin.strip())
+        return tuple(item.strip().rstrip("/").lower() for item in raw.split(",") if item.strip())
     return raw.strip()
 
 
@@ -192,6 +208,8 @@ _ENV_VARIABLES: dict[str, tuple[str, type]] = {
     "AUTHGATE_BCRYPT_ROUNDS": ("bcrypt_rounds", int),
     "AUTHGATE_LOGIN_MAX_FAILURES": ("login_max_failures", int),
     "AUTHGATE_LOGIN_WINDOW": ("login_window", _Duration),
+    "AUTHGATE_LOGIN_MAX_FAILURES_PER_IP": ("login_max_failures_per_ip", int),
+    "AUTHGATE_TRUSTED_PROXIES": ("trusted_proxies", tuple),
     "AUTHGATE_TRUSTED_ORIGINS": ("trusted_origins", tuple),
     "AUTHGATE_USER_CACHE_SECONDS": ("user_cache_seconds", int),
     "AUTHGATE_TOKEN_LEEWAY": ("token_leeway_seconds", int),
@@ -205,6 +223,7 @@ _POSITIVE = (
     ("REFRESH_TOKEN_EXPIRY", "refresh_token_expiry"),
     ("AUTHGATE_LOGIN_MAX_FAILURES", "login_max_failures"),
     ("AUTHGATE_LOGIN_WINDOW", "login_window"),
+    ("AUTHGATE_LOGIN_MAX_FAILURES_PER_IP", "login_max_failures_per_ip"),
     ("AUTHGATE_MAX_SESSIONS", "max_sessions_per_user"),
 )
 

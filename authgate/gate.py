@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from authgate.config import Settings
 from authgate.errors import ServiceUnavailable
+from authgate.events import EventHook, SecurityEvents
 from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.responses import EXCEPTION_HANDLERS
@@ -26,6 +27,7 @@ from authgate.service import AuthService
 from authgate.sessions.connection import connect_redis
 from authgate.sessions.protocol import SessionStore
 from authgate.sessions.redis_store import RedisSessionStore
+from authgate.throttle import LoginThrottle, RedisLoginThrottle
 from authgate.tokens import TokenCodec
 from authgate.users.database import SqlAlchemyUserStore, create_engine
 from authgate.users.protocol import UserStore
@@ -42,6 +44,8 @@ class AuthGate:
         users: bring your own ``UserStore``; defaults to SQLAlchemy on ``database_url``.
         sessions: bring your own ``SessionStore``; defaults to Redis on ``redis_url``.
         hasher: defaults to bcrypt with ``bcrypt_rounds``.
+        throttle: bring your own ``LoginThrottle``; defaults to Redis on ``redis_url``.
+        on_event: async hooks called with every ``SecurityEvent``.
     """
 
     def __init__(
@@ -51,6 +55,8 @@ class AuthGate:
         users: UserStore | None = None,
         sessions: SessionStore | None = None,
         hasher: PasswordHasher | None = None,
+        throttle: LoginThrottle | None = None,
+        on_event: Sequence[EventHook] = (),
     ) -> None:
         # checked() again: a Settings(...) built in code gets the same guard as from_env()
         self.settings = (settings if settings is not None else Settings.from_env()).checked()
@@ -60,20 +66,34 @@ class AuthGate:
         if users is None:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
-        if sessions is None:
+        if sessions is None or throttle is None:
             self.redis = connect_redis(self.settings.redis_url)
+        if throttle is None:
+            assert self.redis is not None
+            throttle = RedisLoginThrottle(
+                self.redis,
+                prefix=self.settings.redis_prefix,
+                max_failures=self.settings.login_max_failures,
+                max_failures_per_ip=self.settings.login_max_failures_per_ip,
+                window_seconds=self.settings.login_window,
+            )
+        if sessions is None:
+            assert self.redis is not None
             sessions = RedisSessionStore(
                 self.redis,
                 prefix=self.settings.redis_prefix,
                 max_sessions_per_user=self.settings.max_sessions_per_user,
                 grace_seconds=self.settings.refresh_grace_seconds,
             )
+        self.events = SecurityEvents(list(on_event))
         self.service = AuthService(
             self.settings,
             users=users,
             sessions=sessions,
             hasher=hasher or BcryptPasswordHasher(self.settings.bcrypt_rounds),
             tokens=TokenCodec(self.settings),
+            throttle=throttle,
+            events=self.events,
         )
 
     def router(self) -> Router:
@@ -82,7 +102,13 @@ class AuthGate:
 
     def middleware(self, protect: Sequence[str] = ()) -> Middleware:
         """``AuthMiddleware`` for ``Starlette(middleware=[...])``, guarding ``protect``."""
-        return Middleware(AuthMiddleware, authenticator=self.service, protect=protect)
+        return Middleware(
+            AuthMiddleware,
+            authenticator=self.service,
+            protect=protect,
+            trusted_origins=self.settings.trusted_origins,
+            events=self.events,
+        )
 
     def require(self, app: ASGIApp) -> RequireAuth:
         """Wrap a ``Router`` or ASGI app so every request in it must be authenticated."""

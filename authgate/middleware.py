@@ -17,7 +17,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from authgate.cookies import ACCESS_COOKIE
-from authgate.errors import AuthgateError, NotAuthenticated, ServiceUnavailable
+from authgate.csrf import needs_origin_check, origin_allowed
+from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated, ServiceUnavailable
+from authgate.events import CSRF_REJECTED, SecurityEvents
 from authgate.principal import AuthenticatedUser, TokenCredentials
 from authgate.responses import error_response
 from authgate.service import Principal
@@ -61,19 +63,32 @@ async def _refuse(error: AuthgateError, scope: Scope, receive: Receive, send: Se
 class AuthMiddleware:
     """Authenticate each request and guard the ``protect`` path prefixes.
 
+    Unsafe requests (POST, PUT, PATCH, DELETE) that carry authgate's cookies must come
+    from the app's own origin or one of ``trusted_origins`` (else 403); requests
+    authenticated by an ``Authorization`` header alone are not subject to this.
+
     Args:
         app: the ASGI app to wrap.
         authenticator: usually the gate's ``AuthService``.
         protect: path prefixes (``"/api"`` covers ``/api`` and ``/api/...``) whose requests
             must be authenticated; others go on unauthenticated when the token is bad.
+        trusted_origins: origins besides the app's own allowed to send cookie requests.
+        events: where a refused cross-site request is reported.
     """
 
     def __init__(
-        self, app: ASGIApp, authenticator: Authenticator, protect: Sequence[str] = ()
+        self,
+        app: ASGIApp,
+        authenticator: Authenticator,
+        protect: Sequence[str] = (),
+        trusted_origins: Sequence[str] = (),
+        events: SecurityEvents | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.protect = tuple(prefix.rstrip("/") for prefix in protect)
+        self.trusted_origins = tuple(origin.rstrip("/").lower() for origin in trusted_origins)
+        self.events = events if events is not None else SecurityEvents()
 
     def is_protected(self, scope: Scope) -> bool:
         path = route_path(scope)
@@ -84,6 +99,13 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
+        if needs_origin_check(scope) and not origin_allowed(scope, self.trusted_origins):
+            client = scope.get("client")
+            await self.events.emit(
+                CSRF_REJECTED, ip=str(client[0]) if client else None, path=route_path(scope)
+            )
+            await _refuse(CsrfRejected(), scope, receive, send)
+            return
         failure: AuthgateError = NotAuthenticated()
         token = find_access_token(scope)
         if token is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from functools import wraps
 
 from starlette.requests import Request
@@ -10,13 +11,20 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 
 from authgate.bodies import read_json_object
+from authgate.clientip import Network, client_ip, parse_networks
 from authgate.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cookies
 from authgate.errors import AuthgateError, NotAuthenticated
 from authgate.principal import AuthenticatedUser
 from authgate.responses import envelope, error_response
-from authgate.service import AuthService, Principal, TokenPair
+from authgate.service import AuthService, Principal, SessionView, TokenPair
 from authgate.sessions.protocol import ClientInfo
-from authgate.validation import parse_credentials, parse_refresh_token, parse_registration
+from authgate.users.protocol import utc_iso
+from authgate.validation import (
+    parse_credentials,
+    parse_password_change,
+    parse_refresh_token,
+    parse_registration,
+)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -33,10 +41,24 @@ def principal_of(request: Request) -> Principal:
     return user.principal
 
 
-def client_of(request: Request) -> ClientInfo:
-    """The client's address (from the socket) and user agent."""
-    host = request.client.host if request.client else ""
-    return ClientInfo(ip=host, user_agent=request.headers.get("user-agent", ""))
+def client_of(request: Request, trusted_proxies: tuple[Network, ...] = ()) -> ClientInfo:
+    """The client's address (the socket's, unless behind a trusted proxy) and user agent."""
+    return ClientInfo(
+        ip=client_ip(request.scope, trusted_proxies),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+
+
+def session_data(view: SessionView) -> dict[str, object]:
+    info = view.info
+    return {
+        "id": info.id,
+        "createdAt": utc_iso(datetime.fromtimestamp(info.created_at_ms / 1000, UTC)),
+        "lastUsedAt": utc_iso(datetime.fromtimestamp(info.last_used_at_ms / 1000, UTC)),
+        "ip": info.ip,
+        "userAgent": info.user_agent,
+        "current": view.current,
+    }
 
 
 def in_envelope(endpoint: Endpoint) -> Endpoint:
@@ -62,6 +84,10 @@ class AuthEndpoints:
     def __init__(self, service: AuthService) -> None:
         self.service = service
         self.settings = service.settings
+        self.trusted_proxies = parse_networks(service.settings.trusted_proxies)
+
+    def client(self, request: Request) -> ClientInfo:
+        return client_of(request, self.trusted_proxies)
 
     async def _body(self, request: Request, *, allow_empty: bool = False) -> dict[str, object]:
         return await read_json_object(
@@ -75,7 +101,7 @@ class AuthEndpoints:
 
     async def login(self, request: Request) -> Response:
         credentials = parse_credentials(await self._body(request))
-        result = await self.service.login(credentials, client_of(request))
+        result = await self.service.login(credentials, self.client(request))
         data = {"user": result.user.public(), **token_data(result.tokens)}
         response = envelope(200, data, "Logged in")
         set_token_cookies(
@@ -87,7 +113,7 @@ class AuthEndpoints:
         body_token = parse_refresh_token(await self._body(request, allow_empty=True))
         token = request.cookies.get(REFRESH_COOKIE) or body_token
         try:
-            tokens = await self.service.refresh(token, client_of(request))
+            tokens = await self.service.refresh(token, self.client(request))
         except NotAuthenticated as exc:
             response = error_response(exc)
             clear_token_cookies(response, self.settings)
@@ -117,6 +143,25 @@ class AuthEndpoints:
     async def me(self, request: Request) -> Response:
         return envelope(200, principal_of(request).user.public(), "Current user")
 
+    async def sessions(self, request: Request) -> Response:
+        views = await self.service.list_sessions(principal_of(request))
+        return envelope(200, [session_data(view) for view in views], "Sessions")
+
+    async def revoke_session(self, request: Request) -> Response:
+        principal = principal_of(request)
+        session_id = str(request.path_params["session_id"])
+        await self.service.revoke_session(principal, session_id)
+        response = envelope(200, None, "Session revoked")
+        if session_id == principal.session_id:
+            clear_token_cookies(response, self.settings)
+        return response
+
+    async def change_password(self, request: Request) -> Response:
+        principal = principal_of(request)
+        current, new = parse_password_change(await self._body(request))
+        revoked = await self.service.change_password(principal, current, new, self.client(request))
+        return envelope(200, {"revoked": revoked}, "Password changed")
+
     def routes(self) -> list[Route]:
         return [
             Route("/register", in_envelope(self.register), methods=["POST"]),
@@ -125,6 +170,9 @@ class AuthEndpoints:
             Route("/logout", in_envelope(self.logout), methods=["POST"]),
             Route("/logout-all", in_envelope(self.logout_all), methods=["POST"]),
             Route("/me", in_envelope(self.me), methods=["GET"]),
+            Route("/sessions", in_envelope(self.sessions), methods=["GET"]),
+            Route("/sessions/{session_id}", in_envelope(self.revoke_session), methods=["DELETE"]),
+            Route("/change-password", in_envelope(self.change_password), methods=["POST"]),
         ]
 
 

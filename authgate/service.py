@@ -5,11 +5,33 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
+from typing import NoReturn
 
 from authgate.config import Settings
-from authgate.errors import InvalidCredentials, NotAuthenticated, NotFound, SessionRevoked
+from authgate.errors import (
+    FieldError,
+    InvalidCredentials,
+    NotAuthenticated,
+    NotFound,
+    SessionRevoked,
+    TooManyRequests,
+    ValidationError,
+)
+from authgate.events import (
+    LOGIN_FAILED,
+    LOGIN_SUCCEEDED,
+    LOGIN_THROTTLED,
+    LOGOUT,
+    PASSWORD_CHANGED,
+    REFRESH_REUSE_DETECTED,
+    SESSIONS_REVOKED,
+    USER_DEACTIVATED,
+    USER_DELETED,
+    SecurityEvents,
+)
 from authgate.passwords import PasswordHasher
-from authgate.sessions.protocol import ClientInfo, RotationOutcome, SessionStore
+from authgate.sessions.protocol import ClientInfo, RotationOutcome, SessionInfo, SessionStore
+from authgate.throttle import LoginThrottle, account_key_for
 from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_token_id
 from authgate.users.protocol import NewUser, ProfileChanges, User, UserStore
 from authgate.validation import MAX_LOGIN, Credentials, ProfileUpdate, Registration
@@ -33,6 +55,14 @@ class LoginResult:
 
     user: User
     tokens: TokenPair
+
+
+@dataclass(frozen=True, slots=True)
+class SessionView:
+    """A session in the caller's list: where and when, and whether it is this one."""
+
+    info: SessionInfo
+    current: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +92,16 @@ class AuthService:
         sessions: SessionStore,
         hasher: PasswordHasher,
         tokens: TokenCodec,
+        throttle: LoginThrottle | None = None,
+        events: SecurityEvents | None = None,
     ) -> None:
         self.settings = settings
         self.users = users
         self.sessions = sessions
         self.hasher = hasher
         self.tokens = tokens
+        self.throttle = throttle
+        self.events = events if events is not None else SecurityEvents()
 
     async def register(self, registration: Registration) -> User:
         """Create a user; the store's unique constraints decide a race (``Conflict``)."""
@@ -88,26 +122,50 @@ class AuthService:
         """Check the password and open a new session.
 
         Unknown users are verified against a dummy hash, so both failures cost the same
-        and answer the same ``InvalidCredentials``.
+        and answer the same ``InvalidCredentials``. Failures are counted per account and
+        per client IP; past the limit every attempt, even a right one, gets
+        ``TooManyRequests`` until the window ends.
         """
         user = None
         if len(credentials.login) <= MAX_LOGIN:
             user = await self.users.get_by_login(credentials.login)
+        account = account_key_for(user.id if user else None, credentials.login)
+        await self._refuse_if_throttled(account, client, user.id if user else None)
         if user is None:
             await self.hasher.dummy_verify(credentials.password)
-            raise InvalidCredentials()
+            await self._login_failed(account, client, None)
         verified, new_hash = await self.hasher.verify_and_update(
             credentials.password, user.password_hash
         )
         if not verified or not user.is_active:
-            raise InvalidCredentials()
+            await self._login_failed(account, client, user.id)
         if new_hash is not None:
             await self.users.set_password_hash(user.id, new_hash)
+        if self.throttle is not None:
+            await self.throttle.reset_account(account)
         tokens = await self._open_session(user.id, client)
-        logger.info(
-            "login succeeded", extra={"user_id": user.id, "session_id": tokens.access_claims.sid}
+        await self.events.emit(
+            LOGIN_SUCCEEDED, user_id=user.id, session_id=tokens.access_claims.sid, ip=client.ip
         )
         return LoginResult(_without_hash(user), tokens)
+
+    async def _refuse_if_throttled(
+        self, account: str, client: ClientInfo, user_id: str | None
+    ) -> None:
+        if self.throttle is None:
+            return
+        wait = await self.throttle.locked_for(account, client.ip)
+        if wait > 0:
+            await self.events.emit(LOGIN_THROTTLED, user_id=user_id, ip=client.ip, retry_after=wait)
+            raise TooManyRequests(wait)
+
+    async def _login_failed(
+        self, account: str, client: ClientInfo, user_id: str | None
+    ) -> NoReturn:
+        if self.throttle is not None:
+            await self.throttle.record_failure(account, client.ip)
+        await self.events.emit(LOGIN_FAILED, user_id=user_id, ip=client.ip)
+        raise InvalidCredentials()
 
     async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
         sid = new_token_id()
@@ -138,9 +196,11 @@ class AuthService:
             presented.sub, presented.sid, presented.jti, fresh.jti, fresh.iat, fresh.exp, client
         )
         if rotation.outcome is RotationOutcome.REUSED:
-            logger.warning(
-                "refresh token reuse detected; session revoked",
-                extra={"user_id": presented.sub, "session_id": presented.sid, "ip": client.ip},
+            await self.events.emit(
+                REFRESH_REUSE_DETECTED,
+                user_id=presented.sub,
+                session_id=presented.sid,
+                ip=client.ip,
             )
             raise SessionRevoked("Refresh token reuse detected; the session has been revoked")
         if rotation.outcome is RotationOutcome.MISSING:
@@ -188,14 +248,77 @@ class AuthService:
     async def logout(self, principal: Principal) -> None:
         """Delete the caller's session: its tokens stop working on every instance at once."""
         await self.sessions.revoke(principal.user.id, principal.session_id)
-        logger.info(
-            "logout", extra={"user_id": principal.user.id, "session_id": principal.session_id}
-        )
+        await self.events.emit(LOGOUT, user_id=principal.user.id, session_id=principal.session_id)
 
     async def logout_all(self, principal: Principal) -> int:
         """Delete every session of the caller; how many were deleted."""
         revoked = await self.sessions.revoke_all(principal.user.id)
-        logger.info("logout everywhere", extra={"user_id": principal.user.id, "revoked": revoked})
+        await self.events.emit(
+            SESSIONS_REVOKED, user_id=principal.user.id, reason="logout-all", revoked=revoked
+        )
+        return revoked
+
+    async def list_sessions(self, principal: Principal) -> list[SessionView]:
+        """The caller's live sessions, oldest first, the current one marked."""
+        sessions = await self.sessions.list(principal.user.id)
+        return [SessionView(info, info.id == principal.session_id) for info in sessions]
+
+    async def revoke_session(self, principal: Principal, session_id: str) -> None:
+        """Revoke one of the caller's sessions.
+
+        Raises:
+            NotFound: ``session_id`` is not a live session of the caller.
+        """
+        if (
+            not session_id
+            or len(session_id) > 64
+            or not await self.sessions.revoke(principal.user.id, session_id)
+        ):
+            raise NotFound("No such session")
+        await self.events.emit(
+            SESSIONS_REVOKED,
+            user_id=principal.user.id,
+            session_id=session_id,
+            reason="revoked-by-user",
+            revoked=1,
+        )
+
+    async def change_password(
+        self, principal: Principal, current_password: str, new_password: str, client: ClientInfo
+    ) -> int:
+        """Replace the caller's password; every other session is revoked, this one kept.
+
+        A wrong current password counts as a failed login (so a stolen access token cannot
+        be used to guess the password) and answers ``ValidationError`` on
+        ``currentPassword``. Returns how many other sessions were revoked.
+        """
+        user_id = principal.user.id
+        account = account_key_for(user_id, principal.user.username)
+        await self._refuse_if_throttled(account, client, user_id)
+        stored = await self.users.get_by_id(user_id)
+        if stored is None or not stored.is_active:
+            raise SessionRevoked()
+        verified, _ = await self.hasher.verify_and_update(current_password, stored.password_hash)
+        if not verified:
+            if self.throttle is not None:
+                await self.throttle.record_failure(account, client.ip)
+            await self.events.emit(
+                LOGIN_FAILED, user_id=user_id, ip=client.ip, via="change-password"
+            )
+            raise ValidationError(
+                "Current password is incorrect",
+                errors=[FieldError("currentPassword", "is incorrect")],
+            )
+        await self.users.set_password_hash(user_id, await self.hasher.hash(new_password))
+        revoked = await self.sessions.revoke_all(user_id, keep_sid=principal.session_id)
+        await self.sessions.drop_cached_user(user_id)
+        await self.events.emit(
+            PASSWORD_CHANGED,
+            user_id=user_id,
+            session_id=principal.session_id,
+            ip=client.ip,
+            revoked=revoked,
+        )
         return revoked
 
     async def update_profile(self, principal: Principal, update: ProfileUpdate) -> User:
@@ -211,15 +334,17 @@ class AuthService:
         """Activate or deactivate a user; deactivation revokes every session at once."""
         exists = await self.users.set_active(user_id, active)
         if not active:
-            await self.sessions.revoke_all(user_id)
+            revoked = await self.sessions.revoke_all(user_id)
+            await self.events.emit(USER_DEACTIVATED, user_id=user_id, revoked=revoked)
         await self.sessions.drop_cached_user(user_id)
         return exists
 
     async def delete_user(self, user_id: str) -> bool:
         """Delete a user and revoke every session of theirs."""
         existed = await self.users.delete(user_id)
-        await self.sessions.revoke_all(user_id)
+        revoked = await self.sessions.revoke_all(user_id)
         await self.sessions.drop_cached_user(user_id)
+        await self.events.emit(USER_DELETED, user_id=user_id, revoked=revoked)
         return existed
 
     async def health(self) -> dict[str, str]:

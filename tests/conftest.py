@@ -132,7 +132,12 @@ async def make_client() -> AsyncIterator[ClientFactory]:
 
     def factory(gate: AuthGate) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=create_app(gate=gate), client=("203.0.113.7", 4711))
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        # like the example's page in a browser, which sends its own origin on every POST
+        client = httpx.AsyncClient(
+            transport=transport,
+            base_url="http://testserver",
+            headers={"Origin": "http://testserver"},
+        )
         clients.append(client)
         return client
 

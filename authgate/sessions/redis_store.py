@@ -34,7 +34,8 @@ MAX_USER_AGENT = 256
 MAX_IP = 64
 
 
-def _load_script(name: str) -> str:
+def load_script(name: str) -> str:
+    """The text of ``lua/<name>.lua``."""
     return files("authgate.sessions").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
@@ -49,7 +50,7 @@ _SCRIPT_NAMES = (
 
 
 @asynccontextmanager
-async def _redis_errors() -> AsyncIterator[None]:
+async def redis_errors() -> AsyncIterator[None]:
     """Redis unreachable (or failing) is an outage: 503, never a pass."""
     try:
         yield
@@ -74,7 +75,7 @@ class RedisSessionStore:
         self._max_sessions = max_sessions_per_user
         self._grace_ms = grace_seconds * 1000
         self._clock = clock
-        self._scripts = {name: client.register_script(_load_script(name)) for name in _SCRIPT_NAMES}
+        self._scripts = {name: client.register_script(load_script(name)) for name in _SCRIPT_NAMES}
 
     # -- keys -------------------------------------------------------------------------
 
@@ -91,7 +92,7 @@ class RedisSessionStore:
         return f"{self._user_prefix(user_id)}user"
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
-        async with _redis_errors():
+        async with redis_errors():
             return await self._scripts[name](keys=keys, args=args)
 
     def _now_ms(self) -> int:
@@ -194,13 +195,13 @@ class RedisSessionStore:
     async def cache_user(self, user_id: str, data: dict[str, Any], ttl_seconds: int) -> None:
         if ttl_seconds <= 0:
             return
-        async with _redis_errors():
+        async with redis_errors():
             await self.client.set(self.user_key(user_id), json.dumps(data), ex=ttl_seconds)
 
     async def drop_cached_user(self, user_id: str) -> None:
-        async with _redis_errors():
+        async with redis_errors():
             await self.client.delete(self.user_key(user_id))
 
     async def ping(self) -> None:
-        async with _redis_errors():
+        async with redis_errors():
             await self.client.ping()

@@ -1,0 +1,82 @@
+"""Security events: emitted through ``logging`` with structured fields, and to async hooks.
+
+An event carries who and where (user id, session id, client IP) and never a token, a hash
+or a password. Logged on the ``authgate.security`` logger with ``extra={"event": name, ...}``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+logger = logging.getLogger("authgate.security")
+
+LOGIN_SUCCEEDED = "login.succeeded"
+LOGIN_FAILED = "login.failed"
+LOGIN_THROTTLED = "login.throttled"
+REFRESH_REUSE_DETECTED = "refresh.reuse_detected"
+LOGOUT = "logout"
+SESSIONS_REVOKED = "sessions.revoked"
+PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an event name
+USER_DEACTIVATED = "user.deactivated"
+USER_DELETED = "user.deleted"
+CSRF_REJECTED = "csrf.rejected"
+
+_WARNINGS = {LOGIN_FAILED, LOGIN_THROTTLED, REFRESH_REUSE_DETECTED, CSRF_REJECTED}
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent:
+    """One security-relevant thing that happened."""
+
+    name: str
+    user_id: str | None = None
+    session_id: str | None = None
+    ip: str | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def fields(self) -> dict[str, Any]:
+        return {
+            "event": self.name,
+            "user_id": self.user_id,
+            "session_id": self.session_id,
+            "ip": self.ip,
+            **self.detail,
+        }
+
+
+EventHook = Callable[[SecurityEvent], Awaitable[None]]
+
+
+class SecurityEvents:
+    """Emits events to the log and to every registered hook; a failing hook is logged, and
+    never fails the request that caused the event."""
+
+    def __init__(self, hooks: list[EventHook] | None = None) -> None:
+        self.hooks: list[EventHook] = list(hooks or [])
+
+    def add_hook(self, hook: EventHook) -> None:
+        """Call ``hook`` (an async function) with every event."""
+        self.hooks.append(hook)
+
+    async def emit(
+        self,
+        name: str,
+        *,
+        user_id: str | None = None,
+        session_id: str | None = None,
+        ip: str | None = None,
+        **detail: Any,
+    ) -> None:
+        event = SecurityEvent(name, user_id, session_id, ip, detail)
+        level = logging.WARNING if name in _WARNINGS else logging.INFO
+        fields = event.fields()
+        summary = " ".join(f"{key}={value}" for key, value in fields.items() if value is not None)
+        logger.log(level, "%s", summary, extra=fields)
+        for hook in self.hooks:
+            try:
+                await hook(event)
+            except Exception:
+                logger.exception("security event hook failed for %s", name)
