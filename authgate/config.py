@@ -12,6 +12,7 @@ from typing import Any
 
 from authgate.clientip import parse_networks
 from authgate.errors import ConfigError
+from authgate.keys import KeyRing
 
 logger = logging.getLogger("authgate")
 
@@ -72,6 +73,8 @@ class Settings:
     max_body_bytes: int = 64 * 1024
     redis_prefix: str = "authgate"
     refresh_cookie_path: str = "/auth"
+    access_jwks: str | None = field(default=None, repr=False)
+    access_signing_kid: str | None = None
 
     @property
     def production(self) -> bool:
@@ -99,6 +102,13 @@ class Settings:
             if raw is None or not raw.strip():
                 continue
             values[attr] = _convert(name, raw, kind)
+        jwks_file = env.get("AUTHGATE_ACCESS_JWKS_FILE", "").strip()
+        if jwks_file and "access_jwks" not in values:
+            try:
+                with open(jwks_file, encoding="utf-8") as handle:
+                    values["access_jwks"] = handle.read()
+            except OSError as exc:
+                raise ConfigError(f"AUTHGATE_ACCESS_JWKS_FILE cannot be read: {exc}") from None
         values.update(overrides)
         return cls(**values).checked()
 
@@ -132,6 +142,8 @@ class Settings:
                     "AUTHGATE_TRUSTED_ORIGINS must be comma-separated origins like "
                     "https://app.example.com"
                 )
+        if self.access_jwks:
+            KeyRing.from_jwks(self.access_jwks, self.access_signing_kid)  # raises ConfigError
         if self.production:
             self._check_production()
             return self
@@ -153,16 +165,16 @@ class Settings:
         return settings
 
     def _check_production(self) -> None:
-        for name, attr in (
-            ("ACCESS_TOKEN_SECRET", "access_token_secret"),
-            ("REFRESH_TOKEN_SECRET", "refresh_token_secret"),
-        ):
+        required = [("REFRESH_TOKEN_SECRET", "refresh_token_secret")]
+        if not self.access_jwks:  # with a key ring the access secret signs nothing
+            required.insert(0, ("ACCESS_TOKEN_SECRET", "access_token_secret"))
+        for name, attr in required:
             secret: str = getattr(self, attr)
             if not secret:
                 raise ConfigError(f"{name} must be set in production")
             if len(secret.encode()) < MIN_SECRET_BYTES:
                 raise ConfigError(f"{name} must be at least {MIN_SECRET_BYTES} bytes in production")
-        if self.access_token_secret == self.refresh_token_secret:
+        if not self.access_jwks and self.access_token_secret == self.refresh_token_secret:
             raise ConfigError("REFRESH_TOKEN_SECRET must differ from ACCESS_TOKEN_SECRET")
         if self.embedded_database:
             raise ConfigError("DATABASE_URL must name a real database in production, not SQLite")
@@ -216,6 +228,8 @@ _ENV_VARIABLES: dict[str, tuple[str, type]] = {
     "AUTHGATE_MAX_SESSIONS": ("max_sessions_per_user", int),
     "AUTHGATE_REDIS_PREFIX": ("redis_prefix", str),
     "AUTHGATE_REFRESH_COOKIE_PATH": ("refresh_cookie_path", str),
+    "AUTHGATE_ACCESS_JWKS": ("access_jwks", str),
+    "AUTHGATE_ACCESS_SIGNING_KID": ("access_signing_kid", str),
 }
 
 _POSITIVE = (

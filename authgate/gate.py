@@ -13,7 +13,9 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
-from starlette.routing import Router
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
 from authgate.config import Settings
@@ -21,7 +23,7 @@ from authgate.errors import ServiceUnavailable
 from authgate.events import EventHook, SecurityEvents
 from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
-from authgate.responses import EXCEPTION_HANDLERS
+from authgate.responses import EXCEPTION_HANDLERS, envelope
 from authgate.routes import auth_router
 from authgate.service import AuthService
 from authgate.sessions.connection import connect_redis
@@ -108,7 +110,21 @@ class AuthGate:
             protect=protect,
             trusted_origins=self.settings.trusted_origins,
             events=self.events,
+            trusted_proxies=self.settings.trusted_proxies,
         )
+
+    def jwks_route(self, path: str = "/.well-known/jwks.json") -> Route:
+        """A route serving the access keys' public JWKS (404 with an HS256 secret), so other
+        services verify access tokens without any secret."""
+        tokens = self.service.tokens
+
+        async def jwks(request: Request) -> Response:
+            document = tokens.jwks()
+            if document is None:
+                return envelope(404, None, "No public keys: access tokens use a shared secret")
+            return JSONResponse(document, headers={"Cache-Control": "public, max-age=300"})
+
+        return Route(path, jwks, methods=["GET"])
 
     def require(self, app: ASGIApp) -> RequireAuth:
         """Wrap a ``Router`` or ASGI app so every request in it must be authenticated."""

@@ -16,6 +16,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
+from authgate.clientip import client_ip, parse_networks
 from authgate.cookies import ACCESS_COOKIE
 from authgate.csrf import needs_origin_check, origin_allowed
 from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated, ServiceUnavailable
@@ -74,6 +75,7 @@ class AuthMiddleware:
             must be authenticated; others go on unauthenticated when the token is bad.
         trusted_origins: origins besides the app's own allowed to send cookie requests.
         events: where a refused cross-site request is reported.
+        trusted_proxies: proxies whose ``X-Forwarded-For`` names the client in those reports.
     """
 
     def __init__(
@@ -83,12 +85,14 @@ class AuthMiddleware:
         protect: Sequence[str] = (),
         trusted_origins: Sequence[str] = (),
         events: SecurityEvents | None = None,
+        trusted_proxies: Sequence[str] = (),
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.protect = tuple(prefix.rstrip("/") for prefix in protect)
         self.trusted_origins = tuple(origin.rstrip("/").lower() for origin in trusted_origins)
         self.events = events if events is not None else SecurityEvents()
+        self.trusted_proxies = parse_networks(trusted_proxies)
 
     def is_protected(self, scope: Scope) -> bool:
         path = route_path(scope)
@@ -100,9 +104,10 @@ class AuthMiddleware:
             return
         scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
         if needs_origin_check(scope) and not origin_allowed(scope, self.trusted_origins):
-            client = scope.get("client")
             await self.events.emit(
-                CSRF_REJECTED, ip=str(client[0]) if client else None, path=route_path(scope)
+                CSRF_REJECTED,
+                ip=client_ip(scope, self.trusted_proxies) or None,
+                path=route_path(scope),
             )
             await _refuse(CsrfRejected(), scope, receive, send)
             return

@@ -125,7 +125,7 @@ class AuthEndpoints:
     async def logout(self, request: Request) -> Response:
         await self._body(request, allow_empty=True)
         try:
-            await self.service.logout(principal_of(request))
+            await self.service.logout(principal_of(request), self.client(request))
         except NotAuthenticated as exc:
             response = error_response(exc)
         else:
@@ -135,7 +135,7 @@ class AuthEndpoints:
 
     async def logout_all(self, request: Request) -> Response:
         await self._body(request, allow_empty=True)
-        revoked = await self.service.logout_all(principal_of(request))
+        revoked = await self.service.logout_all(principal_of(request), self.client(request))
         response = envelope(200, {"revoked": revoked}, "Logged out everywhere")
         clear_token_cookies(response, self.settings)
         return response
@@ -150,7 +150,7 @@ class AuthEndpoints:
     async def revoke_session(self, request: Request) -> Response:
         principal = principal_of(request)
         session_id = str(request.path_params["session_id"])
-        await self.service.revoke_session(principal, session_id)
+        await self.service.revoke_session(principal, session_id, self.client(request))
         response = envelope(200, None, "Session revoked")
         if session_id == principal.session_id:
             clear_token_cookies(response, self.settings)

@@ -245,16 +245,26 @@ class AuthService:
         await self.sessions.cache_user(user_id, user.to_cache(), self.settings.user_cache_seconds)
         return user
 
-    async def logout(self, principal: Principal) -> None:
+    async def logout(self, principal: Principal, client: ClientInfo | None = None) -> None:
         """Delete the caller's session: its tokens stop working on every instance at once."""
         await self.sessions.revoke(principal.user.id, principal.session_id)
-        await self.events.emit(LOGOUT, user_id=principal.user.id, session_id=principal.session_id)
+        await self.events.emit(
+            LOGOUT,
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            ip=client.ip if client else None,
+        )
 
-    async def logout_all(self, principal: Principal) -> int:
+    async def logout_all(self, principal: Principal, client: ClientInfo | None = None) -> int:
         """Delete every session of the caller; how many were deleted."""
         revoked = await self.sessions.revoke_all(principal.user.id)
         await self.events.emit(
-            SESSIONS_REVOKED, user_id=principal.user.id, reason="logout-all", revoked=revoked
+            SESSIONS_REVOKED,
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            ip=client.ip if client else None,
+            reason="logout-all",
+            revoked=revoked,
         )
         return revoked
 
@@ -263,7 +273,9 @@ class AuthService:
         sessions = await self.sessions.list(principal.user.id)
         return [SessionView(info, info.id == principal.session_id) for info in sessions]
 
-    async def revoke_session(self, principal: Principal, session_id: str) -> None:
+    async def revoke_session(
+        self, principal: Principal, session_id: str, client: ClientInfo | None = None
+    ) -> None:
         """Revoke one of the caller's sessions.
 
         Raises:
@@ -279,6 +291,7 @@ class AuthService:
             SESSIONS_REVOKED,
             user_id=principal.user.id,
             session_id=session_id,
+            ip=client.ip if client else None,
             reason="revoked-by-user",
             revoked=1,
         )

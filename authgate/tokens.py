@@ -13,12 +13,13 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 
 from authgate.config import Settings
 from authgate.errors import InvalidToken
+from authgate.keys import KeyRing
 
 ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 4096
@@ -53,20 +54,77 @@ def new_token_id() -> str:
     return secrets.token_urlsafe(16)
 
 
+class TokenKey(Protocol):
+    """How one kind of token is signed, and which key verifies a given token."""
+
+    def sign(self, payload: dict[str, Any], typ: str) -> str:
+        """The signed token (deterministic for HS256)."""
+        ...
+
+    def verification_key(self, token: str) -> tuple[Any, str, str | None]:
+        """``(key, algorithm, kid)`` to verify ``token`` with; raises ``InvalidToken``."""
+        ...
+
+
+class SecretKey:
+    """HS256 with one secret; its tokens carry no ``kid``."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def sign(self, payload: dict[str, Any], typ: str) -> str:
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM, headers={"typ": typ})
+
+    def verification_key(self, token: str) -> tuple[Any, str, str | None]:
+        return self._secret, ALGORITHM, None
+
+
+class RingKeys:
+    """EdDSA / ES256 from a ``KeyRing``: sign with its signing key, verify by ``kid``."""
+
+    def __init__(self, ring: KeyRing) -> None:
+        self.ring = ring
+
+    def sign(self, payload: dict[str, Any], typ: str) -> str:
+        signer = self.ring.signer
+        return jwt.encode(
+            payload, signer.key, algorithm=signer.algorithm, headers={"typ": typ, "kid": signer.kid}
+        )
+
+    def verification_key(self, token: str) -> tuple[Any, str, str | None]:
+        key = self.ring.verifier(jwt.get_unverified_header(token).get("kid"))
+        if key is None:
+            raise InvalidToken()
+        public = key.key.public_key() if key.can_sign else key.key
+        return public, key.algorithm, key.kid
+
+
+def access_key_for(settings: Settings) -> TokenKey:
+    """The access-token key of ``settings``: the key ring if configured, else the secret."""
+    if settings.access_jwks:
+        return RingKeys(KeyRing.from_jwks(settings.access_jwks, settings.access_signing_kid))
+    return SecretKey(settings.access_token_secret)
+
+
 class TokenCodec:
     """Signs and verifies access and refresh tokens with the configured keys."""
 
     def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
         self._settings = settings
         self._clock = clock
-        self._keys = {
-            TokenKind.ACCESS: settings.access_token_secret,
-            TokenKind.REFRESH: settings.refresh_token_secret,
+        self._keys: dict[TokenKind, TokenKey] = {
+            TokenKind.ACCESS: access_key_for(settings),
+            TokenKind.REFRESH: SecretKey(settings.refresh_token_secret),
         }
         self._lifetimes = {
             TokenKind.ACCESS: settings.access_token_expiry,
             TokenKind.REFRESH: settings.refresh_token_expiry,
         }
+
+    def jwks(self) -> dict[str, Any] | None:
+        """The public JWKS of the access keys, or ``None`` with an HS256 secret."""
+        key = self._keys[TokenKind.ACCESS]
+        return key.ring.jwks() if isinstance(key, RingKeys) else None
 
     def new_claims(self, kind: TokenKind, *, sub: str, sid: str) -> TokenClaims:
         """Fresh claims of ``kind`` for user ``sub`` in session ``sid``."""
@@ -83,12 +141,7 @@ class TokenCodec:
 
     def encode(self, kind: TokenKind, claims: TokenClaims) -> str:
         """Sign ``claims`` as a token of ``kind``; the same claims give the same token."""
-        return jwt.encode(
-            claims.payload(),
-            self._keys[kind],
-            algorithm=ALGORITHM,
-            headers={"typ": kind.value},
-        )
+        return self._keys[kind].sign(claims.payload(), kind.value)
 
     def issue(self, kind: TokenKind, *, sub: str, sid: str) -> tuple[str, TokenClaims]:
         """New claims of ``kind``, signed."""
@@ -104,20 +157,21 @@ class TokenCodec:
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken()
         try:
-            # one parse: the signature, alg and claims are checked, then the header's typ
+            key, algorithm, kid = self._keys[kind].verification_key(token)
+            # the signature, the pinned alg and the claims are checked, then the header
             decoded = jwt.decode_complete(
                 token,
-                self._keys[kind],
-                algorithms=[ALGORITHM],
+                key,
+                algorithms=[algorithm],
                 audience=self._settings.audience,
                 issuer=self._settings.issuer,
                 leeway=self._settings.token_leeway_seconds,
                 options={"require": list(REQUIRED_CLAIMS)},
             )
             header = decoded["header"]
-            if header.get("typ") != kind.value or header.get("alg") != ALGORITHM:
+            if header.get("typ") != kind.value or header.get("alg") != algorithm:
                 raise InvalidToken()
-            if "kid" in header:  # HS256 keys carry no kid: any kid is an unknown one
+            if header.get("kid") != kid:  # an HS256 token has none: any kid is unknown
                 raise InvalidToken()
             return _claims_from(decoded["payload"])
         except (jwt.PyJWTError, ValueError, TypeError, UnicodeError) as exc:
