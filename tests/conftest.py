@@ -94,7 +94,8 @@ def settings(database_url: str, redis_url: str) -> Settings:
         database_url=database_url,
         redis_url=redis_url,
         bcrypt_rounds=4,
-        redis_prefix=redis_prefix_for_run(),
+        # a prefix per test: throttle counters (per client IP) never add up across tests
+        redis_prefix=f"{redis_prefix_for_run()}-{uuid.uuid4().hex[:8]}",
     ).checked()
 
 

@@ -61,7 +61,9 @@ class UserRow(Base):
 
 def create_engine(url: str) -> AsyncEngine:
     """An async engine for ``url`` that notices dead connections and fails fast."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    # statement parameters (password hashes among them) stay out of SQL logs and of the
+    # errors authgate logs
+    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if url.startswith("postgresql+asyncpg"):
         options["connect_args"] = {"timeout": 5, "command_timeout": 10}
         options["pool_timeout"] = 10
