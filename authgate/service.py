@@ -127,7 +127,8 @@ class AuthService:
         ``TooManyRequests`` until the window ends.
         """
         user = None
-        if len(credentials.login) <= MAX_LOGIN:
+        # no account has such a login, and PostgreSQL refuses NUL in text: an unknown user
+        if len(credentials.login) <= MAX_LOGIN and "\x00" not in credentials.login:
             user = await self.users.get_by_login(credentials.login)
         account = account_key_for(user.id if user else None, credentials.login)
         await self._refuse_if_throttled(account, client, user.id if user else None)

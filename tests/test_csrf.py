@@ -1,0 +1,353 @@
+"""The CSRF origin check (contract §5), through the example app over ASGI.
+
+An unsafe request (POST, PUT, PATCH, DELETE) authenticated by authgate's cookies must come
+from the app's own origin (``http://testserver`` here) or a trusted one; anything else gets
+the 403 envelope and changes nothing. Bearer requests and safe methods are not subject to it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from authgate import AuthGate
+from authgate.events import CSRF_REJECTED, SecurityEvent
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    ClientFactory,
+    GateFactory,
+    register,
+    register_and_login,
+    unique_username,
+)
+
+OWN_ORIGIN = "http://testserver"
+EVIL_ORIGIN = "https://evil.example.net"
+TRUSTED_ORIGIN = "https://app.example.com"
+ORIGINAL_NAME_PREFIX = "Test "
+
+
+@dataclass
+class Victim:
+    """A logged-in browser: its client (with both cookies in the jar), account and session."""
+
+    gate: AuthGate
+    client: httpx.AsyncClient
+    account: Account
+    session_id: str
+    events: list[SecurityEvent]
+
+
+async def send(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    drop: tuple[str, ...] = (),
+    json: Any = None,
+) -> httpx.Response:
+    """Send a request, with ``headers`` set and the client's default headers in ``drop``
+    removed (the test client sends ``Origin: http://testserver`` by default)."""
+    request = client.build_request(method, path, headers=dict(headers or {}), json=json)
+    for name in drop:
+        request.headers.pop(name, None)
+    return await client.send(request)
+
+
+def assert_refused(response: httpx.Response) -> None:
+    """The 403 envelope, and no cookie was touched."""
+    assert response.status_code == 403, response.text
+    body = response.json()
+    assert body == {
+        "statusCode": 403,
+        "data": None,
+        "message": "Cross-site request refused",
+        "success": False,
+        "errors": [],
+    }
+    assert "set-cookie" not in response.headers
+
+
+async def current_session_id(client: httpx.AsyncClient) -> str:
+    response = await client.get("/auth/sessions")
+    assert response.status_code == 200, response.text
+    (current,) = [item["id"] for item in response.json()["data"] if item["current"]]
+    return str(current)
+
+
+@pytest.fixture
+async def victim(make_gate: GateFactory, make_client: ClientFactory) -> Victim:
+    """A logged-in user on a gate without a refresh grace window, so a refresh that slipped
+    through the check would make the original refresh token a reused one."""
+    gate = await make_gate(refresh_grace_seconds=0)
+    events: list[SecurityEvent] = []
+
+    async def record(event: SecurityEvent) -> None:
+        events.append(event)
+
+    gate.events.add_hook(record)
+    client = make_client(gate)
+    account = await register_and_login(client)
+    return Victim(gate, client, account, await current_session_id(client), events)
+
+
+async def assert_nothing_changed(victim: Victim, make_client: ClientFactory) -> None:
+    """The profile, the session, the refresh token and the password are all as before."""
+    client, account = victim.client, victim.account
+    profile = await client.get("/api/profile")
+    assert profile.status_code == 200, profile.text
+    assert profile.json()["data"]["fullName"] == f"{ORIGINAL_NAME_PREFIX}{account.username}"
+    sessions = await client.get("/auth/sessions")
+    assert [item["id"] for item in sessions.json()["data"]] == [victim.session_id]
+    # Not rotated: with no grace window a rotated-away token would be refused as reused.
+    refreshed = await make_client(victim.gate).post(
+        "/auth/refresh-token", json={"refreshToken": account.refresh_token}
+    )
+    assert refreshed.status_code == 200, refreshed.text
+    # The password is unchanged.
+    again = await make_client(victim.gate).post(
+        "/auth/login", json={"username": account.username, "password": PASSWORD}
+    )
+    assert again.status_code == 200, again.text
+
+
+@dataclass(frozen=True)
+class Unsafe:
+    """An unsafe request a cross-site page would love to make with the victim's cookies."""
+
+    method: str
+    path: str
+    body: dict[str, str] | None = None
+    refresh_cookie_only: bool = False
+
+
+UNSAFE_REQUESTS = {
+    "patch-settings": Unsafe("PATCH", "/api/settings", {"fullName": "Hijacked"}),
+    "logout": Unsafe("POST", "/auth/logout"),
+    "logout-all": Unsafe("POST", "/auth/logout-all"),
+    "delete-session": Unsafe("DELETE", "/auth/sessions/{sid}"),
+    "change-password": Unsafe(
+        "POST",
+        "/auth/change-password",
+        {"currentPassword": PASSWORD, "newPassword": "attacker chosen pw"},
+    ),
+    "refresh-token": Unsafe("POST", "/auth/refresh-token", refresh_cookie_only=True),
+}
+
+
+async def send_unsafe(
+    victim: Victim, make_client: ClientFactory, unsafe: Unsafe, headers: Mapping[str, str]
+) -> httpx.Response:
+    path = unsafe.path.format(sid=victim.session_id)
+    if unsafe.refresh_cookie_only:
+        # What a browser sends to /auth/refresh-token: only the refresh cookie (Path=/auth).
+        client = make_client(victim.gate)
+        cookie = {"Cookie": f"refreshToken={victim.account.refresh_token}"}
+        return await send(client, unsafe.method, path, headers={**headers, **cookie})
+    return await send(victim.client, unsafe.method, path, headers=headers, json=unsafe.body)
+
+
+@pytest.mark.parametrize("name", list(UNSAFE_REQUESTS))
+async def test_cross_site_cookie_request_is_refused_and_changes_nothing(
+    victim: Victim, make_client: ClientFactory, name: str
+) -> None:
+    response = await send_unsafe(
+        victim, make_client, UNSAFE_REQUESTS[name], {"Origin": EVIL_ORIGIN}
+    )
+
+    assert_refused(response)
+    await assert_nothing_changed(victim, make_client)
+    rejected = [event for event in victim.events if event.name == CSRF_REJECTED]
+    assert len(rejected) == 1
+    assert rejected[0].ip == "203.0.113.7"
+
+
+@pytest.mark.parametrize("name", list(UNSAFE_REQUESTS))
+async def test_same_origin_cookie_request_is_allowed(
+    victim: Victim, make_client: ClientFactory, name: str
+) -> None:
+    response = await send_unsafe(victim, make_client, UNSAFE_REQUESTS[name], {"Origin": OWN_ORIGIN})
+
+    assert response.status_code == 200, response.text
+    assert response.json()["success"] is True
+    assert not [event for event in victim.events if event.name == CSRF_REJECTED]
+
+
+# How the origin of a PATCH /api/settings is presented: (headers to set, defaults to drop).
+ALLOWED_ORIGINS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "same-origin": ({"Origin": OWN_ORIGIN}, ()),
+    "same-origin-mixed-case": ({"Origin": "HTTP://TestServer"}, ()),
+    "referer-same-origin": ({"Referer": f"{OWN_ORIGIN}/settings?tab=1"}, ("Origin",)),
+}
+REFUSED_ORIGINS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
+    "foreign-origin": ({"Origin": EVIL_ORIGIN}, ()),
+    "foreign-origin-same-origin-referer": (
+        {"Origin": EVIL_ORIGIN, "Referer": f"{OWN_ORIGIN}/"},
+        (),
+    ),
+    "other-scheme": ({"Origin": "https://testserver"}, ()),
+    "other-port": ({"Origin": "http://testserver:8080"}, ()),
+    "suffix-host": ({"Origin": "http://testserver.evil.example"}, ()),
+    "sibling-subdomain": ({"Origin": "http://api.testserver"}, ()),
+    "userinfo-trick": ({"Origin": "http://testserver@evil.example"}, ()),
+    "origin-null": ({"Origin": "null"}, ()),
+    "origin-empty": ({"Origin": ""}, ()),
+    "origin-not-a-url": ({"Origin": "testserver"}, ()),
+    "origin-javascript": ({"Origin": "javascript:alert(1)"}, ()),
+    "foreign-referer": ({"Referer": f"{EVIL_ORIGIN}/page"}, ("Origin",)),
+    "relative-referer": ({"Referer": "/settings"}, ("Origin",)),
+    "neither-header": ({}, ("Origin",)),
+}
+
+
+@pytest.mark.parametrize("case", list(ALLOWED_ORIGINS))
+async def test_settings_change_from_own_origin_is_allowed(victim: Victim, case: str) -> None:
+    headers, drop = ALLOWED_ORIGINS[case]
+    response = await send(
+        victim.client,
+        "PATCH",
+        "/api/settings",
+        headers=headers,
+        drop=drop,
+        json={"fullName": "Changed On Purpose"},
+    )
+
+    assert response.status_code == 200, response.text
+    profile = await victim.client.get("/api/profile")
+    assert profile.json()["data"]["fullName"] == "Changed On Purpose"
+
+
+@pytest.mark.parametrize("case", list(REFUSED_ORIGINS))
+async def test_settings_change_from_elsewhere_is_refused(
+    victim: Victim, make_client: ClientFactory, case: str
+) -> None:
+    headers, drop = REFUSED_ORIGINS[case]
+    response = await send(
+        victim.client,
+        "PATCH",
+        "/api/settings",
+        headers=headers,
+        drop=drop,
+        json={"fullName": "Hijacked"},
+    )
+
+    assert_refused(response)
+    await assert_nothing_changed(victim, make_client)
+
+
+async def test_trusted_origin_is_allowed_and_lookalikes_are_not(
+    make_gate: GateFactory, make_client: ClientFactory
+) -> None:
+    gate = await make_gate(trusted_origins=(TRUSTED_ORIGIN,))
+    client = make_client(gate)
+    await register_and_login(client)
+
+    trusted = await client.patch(
+        "/api/settings", json={"fullName": "From The App"}, headers={"Origin": TRUSTED_ORIGIN}
+    )
+    lookalike = await client.patch(
+        "/api/settings",
+        json={"fullName": "Hijacked"},
+        headers={"Origin": f"{TRUSTED_ORIGIN}.evil.example"},
+    )
+    other_scheme = await client.patch(
+        "/api/settings", json={"fullName": "Hijacked"}, headers={"Origin": "http://app.example.com"}
+    )
+
+    assert trusted.status_code == 200, trusted.text
+    assert_refused(lookalike)
+    assert_refused(other_scheme)
+    profile = await client.get("/api/profile")
+    assert profile.json()["data"]["fullName"] == "From The App"
+
+
+async def test_cross_site_bearer_request_without_cookies_is_allowed(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    # A token in a header is never sent by a browser on its own: no CSRF risk.
+    api = make_client(victim.gate)
+    bearer = {"Origin": EVIL_ORIGIN, "Authorization": f"Bearer {victim.account.access_token}"}
+
+    changed = await send(api, "PATCH", "/api/settings", headers=bearer, json={"fullName": "Api"})
+    listed = await send(api, "GET", "/auth/sessions", headers=bearer)
+    revoked = await send(api, "DELETE", f"/auth/sessions/{victim.session_id}", headers=bearer)
+
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["data"]["fullName"] == "Api"
+    assert listed.status_code == 200, listed.text
+    assert revoked.status_code == 200, revoked.text
+    assert (await victim.client.get("/api/profile")).status_code == 401
+
+
+async def test_bearer_does_not_exempt_a_request_that_also_carries_the_cookie(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    response = await send(
+        victim.client,
+        "PATCH",
+        "/api/settings",
+        headers={"Origin": EVIL_ORIGIN, "Authorization": f"Bearer {victim.account.access_token}"},
+        json={"fullName": "Hijacked"},
+    )
+
+    assert_refused(response)
+    await assert_nothing_changed(victim, make_client)
+
+
+@pytest.mark.parametrize("path", ["/api/profile", "/auth/me", "/auth/sessions"])
+async def test_safe_methods_from_a_foreign_origin_are_allowed(victim: Victim, path: str) -> None:
+    response = await send(victim.client, "GET", path, headers={"Origin": EVIL_ORIGIN})
+
+    assert response.status_code == 200, response.text
+    assert not [event for event in victim.events if event.name == CSRF_REJECTED]
+
+
+async def test_login_and_register_without_cookies_are_not_blocked(
+    gate: AuthGate, make_client: ClientFactory
+) -> None:
+    # No cookie, no session to ride on: the origin check does not apply.
+    client = make_client(gate)
+    foreign = {"Origin": EVIL_ORIGIN}
+    username = unique_username()
+    registered = await client.post(
+        "/auth/register",
+        json={
+            "username": username,
+            "email": f"{username}@example.com",
+            "fullName": "Far Away",
+            "password": PASSWORD,
+        },
+        headers=foreign,
+    )
+    logged_in = await client.post(
+        "/auth/login", json={"username": username, "password": PASSWORD}, headers=foreign
+    )
+
+    assert registered.status_code == 201, registered.text
+    assert logged_in.status_code == 200, logged_in.text
+    assert "accessToken" in logged_in.cookies
+
+
+async def test_login_from_a_foreign_origin_while_holding_cookies_is_refused(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    other = await register(make_client(victim.gate))
+
+    response = await send(
+        victim.client,
+        "POST",
+        "/auth/login",
+        headers={"Origin": EVIL_ORIGIN},
+        json={"username": other.username, "password": PASSWORD},
+    )
+
+    # The cookies would otherwise be swapped for the attacker's account (login CSRF).
+    assert_refused(response)
+    me = await victim.client.get("/auth/me")
+    assert me.json()["data"]["username"] == victim.account.username
