@@ -9,6 +9,7 @@ from typing import NoReturn
 
 from authgate.config import Settings
 from authgate.errors import (
+    AuthgateError,
     FieldError,
     InvalidCredentials,
     NotAuthenticated,
@@ -161,12 +162,18 @@ class AuthService:
             raise TooManyRequests(wait)
 
     async def _login_failed(
-        self, account: str, client: ClientInfo, user_id: str | None
+        self,
+        account: str,
+        client: ClientInfo,
+        user_id: str | None,
+        error: AuthgateError | None = None,
+        **detail: str,
     ) -> NoReturn:
+        """Count the failure against the account and the IP, report it, and raise."""
         if self.throttle is not None:
             await self.throttle.record_failure(account, client.ip)
-        await self.events.emit(LOGIN_FAILED, user_id=user_id, ip=client.ip)
-        raise InvalidCredentials()
+        await self.events.emit(LOGIN_FAILED, user_id=user_id, ip=client.ip, **detail)
+        raise error if error is not None else InvalidCredentials()
 
     async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
         sid = new_token_id()
@@ -314,15 +321,11 @@ class AuthService:
             raise SessionRevoked()
         verified, _ = await self.hasher.verify_and_update(current_password, stored.password_hash)
         if not verified:
-            if self.throttle is not None:
-                await self.throttle.record_failure(account, client.ip)
-            await self.events.emit(
-                LOGIN_FAILED, user_id=user_id, ip=client.ip, via="change-password"
-            )
-            raise ValidationError(
+            wrong = ValidationError(
                 "Current password is incorrect",
                 errors=[FieldError("currentPassword", "is incorrect")],
             )
+            await self._login_failed(account, client, user_id, wrong, via="change-password")
         await self.users.set_password_hash(user_id, await self.hasher.hash(new_password))
         revoked = await self.sessions.revoke_all(user_id, keep_sid=principal.session_id)
         await self.sessions.drop_cached_user(user_id)
