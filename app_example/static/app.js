@@ -152,6 +152,10 @@
     $('#loading').hidden = true;
     $('#logged-in-view').hidden = true;
     $('#logged-out-view').hidden = false;
+    // Drop the sessions list so the next person to log in here never sees the last one's.
+    $('#sessions-body').replaceChildren();
+    $('#sessions-table').hidden = true;
+    $('#sessions-message').textContent = '';
     if (message) showStatus(message, 'error');
   }
 
