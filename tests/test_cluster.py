@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from functools import partial
 
 import pytest
@@ -16,6 +16,7 @@ from redis.asyncio import RedisCluster
 
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
+from tests.processes import RedisServer, free_port, wait_until
 
 NODES = 3
 BROWSER = ClientInfo(ip="198.51.100.7", user_agent="Firefox/130")
@@ -34,25 +35,10 @@ def _free_cluster_ports(count: int) -> list[int]:
     """Ports whose cluster bus port (port + 10000) is free too."""
     ports: list[int] = []
     while len(ports) < count:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port: int = probe.getsockname()[1]
+        port = free_port()
         if port < 55535 and port not in ports and _port_is_free(port + 10000):
             ports.append(port)
     return ports
-
-
-def _until(condition: Callable[[], object], what: str, timeout: float = 15.0) -> None:
-    """Poll ``condition`` until it is true (connection errors count as not yet)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except (redis.RedisError, OSError):
-            pass
-        time.sleep(0.05)
-    raise RuntimeError(f"timed out waiting for {what}")
 
 
 def _cluster_is_ok(node: redis.Redis) -> bool:
@@ -62,47 +48,35 @@ def _cluster_is_ok(node: redis.Redis) -> bool:
 @pytest.fixture(scope="module")
 def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh three-primary Redis Cluster on free ports; its URL for ``connect_redis``."""
-    ports = _free_cluster_ports(NODES)
-    processes: list[subprocess.Popen[bytes]] = []
+    servers: list[RedisServer] = []
     try:
-        for port in ports:
+        for port in _free_cluster_ports(NODES):
             workdir = tmp_path_factory.mktemp(f"redis-cluster-{port}")
-            command = ["redis-server", "--port", str(port), "--bind", "127.0.0.1"]
-            command += ["--cluster-enabled", "yes", "--dir", str(workdir)]
-            command += ["--cluster-config-file", str(workdir / f"nodes-{port}.conf")]
-            command += ["--save", "", "--appendonly", "no", "--daemonize", "no"]
-            processes.append(
-                subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            )
-        nodes = [redis.Redis(port=port, socket_timeout=2) for port in ports]
-        try:
-            for node in nodes:
-                _until(node.ping, "a cluster node to start")
-            created = subprocess.run(
-                ["redis-cli", "--cluster", "create"]
-                + [f"127.0.0.1:{port}" for port in ports]
-                + ["--cluster-replicas", "0", "--cluster-yes"],
-                capture_output=True,
-                text=True,
-                timeout=30,
-            )
-            if created.returncode != 0:
-                raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}")
-            for node in nodes:
-                _until(partial(_cluster_is_ok, node), "cluster_state:ok")
-        finally:
-            for node in nodes:
-                node.close()
-        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+            config = ["--cluster-config-file", str(workdir / f"nodes-{port}.conf")]
+            server = RedisServer(workdir, port, "--cluster-enabled", "yes", *config)
+            servers.append(server)
+            server.start()
+        created = subprocess.run(
+            ["redis-cli", "--cluster", "create"]
+            + [f"127.0.0.1:{server.port}" for server in servers]
+            + ["--cluster-replicas", "0", "--cluster-yes"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        if created.returncode != 0:
+            raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}")
+        for server in servers:
+            with server.client() as node:
+                wait_until(
+                    partial(_cluster_is_ok, node),
+                    "cluster_state:ok",
+                    ignoring=(redis.RedisError, OSError),
+                )
+        yield f"redis+cluster://127.0.0.1:{servers[0].port}"
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        for server in servers:
+            server.stop()
 
 
 @pytest.fixture

@@ -6,10 +6,8 @@ The only tests allowed to use fakeredis and SQLite: they prove the default works
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from fakeredis import FakeAsyncRedis
 from authgate import AuthGate, Settings
 from authgate.config import EMBEDDED_DATABASE_URL
 from tests.conftest import ClientFactory, register, register_and_login
+from tests.processes import free_port, stop_process, wait_until_serving
 
 # Variables that would point the example away from its embedded defaults.
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET")
@@ -130,17 +129,10 @@ async def test_the_true_defaults_need_no_configuration(
     assert (tmp_path / "authgate.db").is_file()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def served_example(tmp_path: Path) -> Iterator[str]:
     """``python -m app_example`` in an empty directory with a clean environment; its URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         name: value
         for name, value in os.environ.items()
@@ -157,26 +149,10 @@ def served_example(tmp_path: Path) -> Iterator[str]:
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"the example exited with {process.returncode}:\n{log.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"the example was not healthy within 30 s:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
+        wait_until_serving(url, process, log)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
 
 
 async def test_python_m_app_example_serves_over_http(served_example: str, tmp_path: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,7 +17,6 @@ from typing import Any
 
 import httpx
 import pytest
-import redis
 from sqlalchemy.engine import make_url
 
 from authgate import gate as gate_module
@@ -30,6 +28,14 @@ from tests.conftest import (
     redis_prefix_for_run,
     secret_for,
     unique_username,
+)
+from tests.processes import (
+    RedisServer,
+    closed_port,
+    free_port,
+    stop_process,
+    wait_until,
+    wait_until_serving,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -47,23 +53,6 @@ START_TIMEOUT = 30.0
 # -- processes ------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @dataclass
 class Instance:
     """One ``uvicorn app_example.main:app`` process."""
@@ -75,6 +64,10 @@ class Instance:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def wait_until_serving(self, *, healthy: bool = True) -> None:
+        """Wait for ``/health`` to answer (200 when ``healthy``, else any envelope)."""
+        wait_until_serving(self.url, self.process, self.log, timeout=START_TIMEOUT, healthy=healthy)
 
 
 STARTED: list[Instance] = []  # every instance of this module, for the logs of a failure
@@ -106,25 +99,6 @@ def start_instance(name: str, log_dir: Path, **env: str) -> Instance:
     instance = Instance(name, process, f"http://127.0.0.1:{port}", log)
     STARTED.append(instance)
     return instance
-
-
-def wait_until_serving(instance: Instance, *, healthy: bool = True) -> None:
-    """Wait for ``/health`` to answer (200 when ``healthy``, else any envelope)."""
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        if instance.process.poll() is not None:
-            raise RuntimeError(
-                f"{instance.name} exited with {instance.process.returncode}:\n{instance.output()}"
-            )
-        try:
-            response = httpx.get(f"{instance.url}/health", timeout=2)
-            if response.status_code == 200 or not healthy:
-                return
-        except httpx.TransportError:
-            pass
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{instance.name} did not serve in time:\n{instance.output()}")
-        time.sleep(0.1)
 
 
 @pytest.fixture(autouse=True)
@@ -159,11 +133,11 @@ def instances(
                 start_instance(name, log_dir, DATABASE_URL=database_url, REDIS_URL=redis_url)
             )
         for instance in started:
-            wait_until_serving(instance)
+            instance.wait_until_serving()
         yield Pair(*started)
     finally:
         for instance in started:
-            stop(instance.process)
+            stop_process(instance.process)
 
 
 @pytest.fixture
@@ -319,46 +293,11 @@ def test_a_profile_change_on_one_instance_shows_on_the_other_at_once(
 # -- outages --------------------------------------------------------------------------------
 
 
-class RedisServer:
-    """A throw-away ``redis-server`` that keeps nothing on disk, stoppable and restartable."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port = free_port()
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
-        command += ["--save", "", "--appendonly", "no", "--dir", str(self.workdir)]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with redis.Redis(port=self.port, socket_connect_timeout=1) as probe:
-                    probe.ping()
-                return
-            except redis.ConnectionError:
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            stop(self.process)
-            self.process = None
-
-
 @pytest.fixture
 def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path)
-    server.start()
     try:
+        server.start()
         yield server
     finally:
         server.stop()
@@ -371,10 +310,10 @@ def on_own_redis(own_redis: RedisServer, database_url: str, tmp_path: Path) -> I
         "on-own-redis", tmp_path, DATABASE_URL=database_url, REDIS_URL=own_redis.url
     )
     try:
-        wait_until_serving(instance)
+        instance.wait_until_serving()
         yield instance
     finally:
-        stop(instance.process)
+        stop_process(instance.process)
 
 
 def test_a_redis_outage_is_503_and_the_instance_recovers_by_itself(
@@ -400,10 +339,11 @@ def test_a_redis_outage_is_503_and_the_instance_recovers_by_itself(
 
     own_redis.start()  # same port, empty: every session is gone
 
-    deadline = time.monotonic() + 15
-    while http.get(f"{instance.url}/health").status_code != 200:
-        assert time.monotonic() < deadline, "the instance did not recover"
-        time.sleep(0.1)
+    wait_until(
+        lambda: http.get(f"{instance.url}/health").status_code == 200,
+        "the instance to recover",
+        interval=0.1,
+    )
     envelope_of(profile(http, instance, session.access_token), 401)
     again = login(http, instance, username)
     assert envelope_of(profile(http, instance, again.access_token), 200)["data"]["id"] == (
@@ -412,7 +352,7 @@ def test_a_redis_outage_is_503_and_the_instance_recovers_by_itself(
 
 
 def test_an_unreachable_database_is_503(redis_url: str, tmp_path: Path, http: httpx.Client) -> None:
-    closed = free_port()
+    closed = closed_port()
     instance = start_instance(
         "no-database",
         tmp_path,
@@ -420,7 +360,7 @@ def test_an_unreachable_database_is_503(redis_url: str, tmp_path: Path, http: ht
         REDIS_URL=redis_url,
     )
     try:
-        wait_until_serving(instance, healthy=False)
+        instance.wait_until_serving(healthy=False)
 
         health = envelope_of(http.get(f"{instance.url}/health"), 503)
         assert health["data"] == {"redis": "ok", "database": "unavailable"}
@@ -440,7 +380,7 @@ def test_an_unreachable_database_is_503(redis_url: str, tmp_path: Path, http: ht
         )
         envelope_of(logged_in, 503)
     finally:
-        stop(instance.process)
+        stop_process(instance.process)
 
 
 async def test_tables_appear_once_a_missing_database_is_reachable(

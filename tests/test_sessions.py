@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -25,6 +24,7 @@ from authgate.sessions import (
 from authgate.tokens import TokenKind
 from authgate.validation import Credentials, Registration
 from tests.conftest import PASSWORD, redis_prefix_for_run, unique_username
+from tests.processes import closed_port
 
 LAPTOP = ClientInfo(ip="198.51.100.1", user_agent="Firefox/130")
 PHONE = ClientInfo(ip="198.51.100.2", user_agent="Safari/17")
@@ -380,15 +380,8 @@ async def test_concurrent_refreshes_through_the_service_share_one_token(gate: Au
     assert nxt.refresh_claims.jti != pairs[0].refresh_claims.jti
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 async def test_unreachable_redis_is_service_unavailable(user_id: str) -> None:
-    client = connect_redis(f"redis://127.0.0.1:{_closed_port()}/0")
+    client = connect_redis(f"redis://127.0.0.1:{closed_port()}/0")
     store = RedisSessionStore(client)
     try:
         with pytest.raises(ServiceUnavailable):
