@@ -112,7 +112,11 @@ class ServerProcess:
 
         try:
             wait_until(
-                serving, f"{self.name} to serve", timeout, ignoring=(httpx.TransportError,), interval=0.1
+                serving,
+                f"{self.name} to serve",
+                timeout,
+                ignoring=(httpx.TransportError,),
+                interval=0.1,
             )
         except TimeoutError as error:
             raise RuntimeError(f"{self.name} did not serve in time:\n{self.output()}") from error
