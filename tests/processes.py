@@ -1,6 +1,6 @@
-"""Processes the tests start for themselves: free ports, servers, polling, stopping.
+"""Processes the tests start for themselves: ports, polling, stopping, private Redis servers.
 
-Every helper here stops what it started, also when starting fails half-way.
+Whatever a helper here starts, it stops again, also when starting fails half-way.
 """
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -20,46 +19,33 @@ Process = subprocess.Popen[bytes]
 
 
 def free_port() -> int:
-    """A local TCP port nothing listens on (picked by the OS, so also a safe "closed" port)."""
+    """A local TCP port that was free a moment ago (the OS picked it)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
 
 
-def port_is_free(port: int) -> bool:
-    """Whether ``port`` on 127.0.0.1 can be bound right now."""
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def stop_processes(processes: Iterable[Process], timeout: float = 10.0) -> None:
-    """Terminate every process, then wait for each; kill one still alive after ``timeout``."""
-    processes = list(processes)
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def closed_port() -> int:
+    """A local TCP port nothing listens on: connecting to it is refused."""
+    return free_port()
 
 
 def stop_process(process: Process, timeout: float = 10.0) -> None:
     """Terminate ``process``; kill it if it is still alive after ``timeout`` seconds."""
-    stop_processes([process], timeout)
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def wait_until(
     condition: Callable[[], object],
     what: str,
-    timeout: float = 10.0,
+    timeout: float = 15.0,
     *,
     ignoring: tuple[type[Exception], ...] = (),
     interval: float = 0.05,
@@ -83,88 +69,63 @@ def wait_until(
         time.sleep(interval)
 
 
-@dataclass
-class ServerProcess:
-    """An HTTP server in a subprocess on 127.0.0.1, its output in a log file."""
+def wait_until_serving(
+    url: str, process: Process, log: Path, *, timeout: float = 30.0, healthy: bool = True
+) -> None:
+    """Wait for the HTTP server ``process`` to answer ``GET {url}/health``.
 
-    name: str
-    process: Process
-    url: str
-    log: Path
+    Args:
+        url: the server's base URL.
+        process: the server; if it exits, waiting stops at once.
+        log: where its output goes, shown when it fails to serve.
+        timeout: seconds to wait at most.
+        healthy: wait for a 200 (else any response will do).
 
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
+    Raises:
+        RuntimeError: the server exited or did not answer in time (with its output).
+    """
 
-    def wait_until_serving(self, *, healthy: bool = True, timeout: float = 30.0) -> None:
-        """Wait for ``/health`` to answer (200 when ``healthy``, else any response).
+    def serving() -> bool:
+        if process.poll() is not None:
+            output = log.read_text(errors="replace")
+            raise RuntimeError(f"{url} exited with {process.returncode}:\n{output}")
+        response = httpx.get(f"{url}/health", timeout=2)
+        return response.status_code == 200 or not healthy
 
-        Raises:
-            RuntimeError: the process exited, or did not answer in time (with its output).
-        """
-
-        def serving() -> bool:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"{self.name} exited with {self.process.returncode}:\n{self.output()}"
-                )
-            response = httpx.get(f"{self.url}/health", timeout=2)
-            return response.status_code == 200 or not healthy
-
-        try:
-            wait_until(
-                serving,
-                f"{self.name} to serve",
-                timeout,
-                ignoring=(httpx.TransportError,),
-                interval=0.1,
-            )
-        except TimeoutError as error:
-            raise RuntimeError(f"{self.name} did not serve in time:\n{self.output()}") from error
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
-def start_server(
-    name: str,
-    command: Sequence[str],
-    *,
-    port: int,
-    log: Path,
-    cwd: Path,
-    env: Mapping[str, str],
-) -> ServerProcess:
-    """Start ``command`` (which must listen on ``port``) with its output going to ``log``."""
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+    try:
+        wait_until(
+            serving, f"{url} to serve", timeout, ignoring=(httpx.TransportError,), interval=0.1
         )
-    return ServerProcess(name, process, f"http://127.0.0.1:{port}", log)
+    except TimeoutError as error:
+        output = log.read_text(errors="replace")
+        raise RuntimeError(f"{url} did not serve within {timeout:g} s:\n{output}") from error
 
 
 class RedisServer:
-    """A private ``redis-server`` on a free port that keeps nothing on disk.
+    """A private ``redis-server`` on 127.0.0.1 that keeps nothing on disk.
 
-    Usable as a context manager (started on entry, stopped on exit); ``stop()`` and
-    ``start()`` again bring it back on the same port, empty.
+    ``start()`` waits until it answers PING; ``stop()`` then ``start()`` brings it back on
+    the same port, empty. As a context manager it is started on entry and stopped on exit.
     """
 
-    def __init__(
-        self, workdir: Path, *, port: int | None = None, options: Sequence[str] = ()
-    ) -> None:
+    def __init__(self, workdir: Path, port: int | None = None, *options: str) -> None:
         """Args:
         workdir: its working directory (``--dir``).
         port: the port to listen on; a free one when not given.
-        options: more ``redis-server`` command-line options.
+        *options: more ``redis-server`` command-line options.
         """
-        self.port = free_port() if port is None else port
         self.workdir = workdir
-        self.options = tuple(options)
+        self.port = free_port() if port is None else port
+        self.options = options
         self.process: Process | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        """A new synchronous client of this server (close it, e.g. with ``with``)."""
+        return redis.Redis(port=self.port, socket_connect_timeout=1, socket_timeout=2)
 
     def start(self, timeout: float = 10.0) -> None:
         """Start the server and wait until it answers PING; stop it again if it never does."""
@@ -192,13 +153,13 @@ class RedisServer:
             raise RuntimeError(
                 f"redis-server on port {self.port} exited with {self.process.returncode}"
             )
-        with redis.Redis(port=self.port, socket_connect_timeout=1) as probe:
+        with self.client() as probe:
             return bool(probe.ping())
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the server (if running)."""
+    def stop(self) -> None:
+        """Stop the server, if it runs."""
         if self.process is not None:
-            stop_process(self.process, timeout)
+            stop_process(self.process)
             self.process = None
 
     def __enter__(self) -> RedisServer:
