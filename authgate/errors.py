@@ -94,7 +94,10 @@ class CsrfRejected(AuthgateError):
     """An unsafe request authenticated by cookie came from a foreign origin."""
 
     status_code = 403
-    default_message = "Cross-site request refused"
+    default_message = (
+        "Cross-site request refused: a request authenticated by cookie must send this "
+        "site's Origin (or Referer); scripts can use Authorization: Bearer instead"
+    )
 
 
 class NotFound(AuthgateError):

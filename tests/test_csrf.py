@@ -16,6 +16,7 @@ import pytest
 
 from authgate import AuthGate
 from authgate.events import CSRF_REJECTED, SecurityEvent
+from authgate.errors import CsrfRejected
 from tests.conftest import (
     PASSWORD,
     Account,
@@ -67,7 +68,7 @@ def assert_refused(response: httpx.Response) -> None:
     assert body == {
         "statusCode": 403,
         "data": None,
-        "message": "Cross-site request refused",
+        "message": CsrfRejected.default_message,
         "success": False,
         "errors": [],
     }
