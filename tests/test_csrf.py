@@ -15,8 +15,8 @@ import httpx
 import pytest
 
 from authgate import AuthGate
-from authgate.events import CSRF_REJECTED, SecurityEvent
 from authgate.errors import CsrfRejected
+from authgate.events import CSRF_REJECTED, SecurityEvent
 from tests.conftest import (
     PASSWORD,
     Account,
