@@ -154,6 +154,9 @@ async def run(requests: int, rounds: int) -> None:
         await client.aclose()
         await client_nocache.aclose()
     finally:
+        if cached.redis is not None:  # the bench's sessions and throttle counters
+            async for key in cached.redis.scan_iter(match=f"{base.redis_prefix}*"):
+                await cached.redis.delete(key)
         await cached.shutdown()
         await uncached.shutdown()
         await admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
