@@ -392,3 +392,23 @@ async def test_unreachable_redis_is_service_unavailable(user_id: str) -> None:
             await rotate(store, user_id, new_jti(), new_jti())
     finally:
         await client.aclose()
+
+
+async def test_revoke_all_catches_a_login_racing_in_between(
+    store: RedisSessionStore, user_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, _ = await open_session(store, user_id)
+    read_sids = store._sids
+    raced: list[str] = []
+
+    async def read_then_a_login_races_in(uid: str) -> list[str]:
+        sids = await read_sids(uid)
+        if not raced:  # once: a new session appears after the index was read
+            raced.append((await open_session(store, uid))[0])
+        return sids
+
+    monkeypatch.setattr(store, "_sids", read_then_a_login_races_in)
+    assert await store.revoke_all(user_id) == 2
+    for sid in (first, raced[0]):
+        assert not (await store.lookup(user_id, sid)).alive
+    assert await store.list(user_id) == []

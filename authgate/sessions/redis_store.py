@@ -31,6 +31,7 @@ from authgate.sessions.protocol import (
 )
 
 MAX_USER_AGENT = 256
+REVOKE_ALL_ATTEMPTS = 20
 MAX_IP = 64
 
 
@@ -103,19 +104,31 @@ class RedisSessionStore:
     async def create(
         self, user_id: str, sid: str, jti: str, iat: int, exp: int, client: ClientInfo
     ) -> None:
+        index = self.index_key(user_id)
+        now = self._now_ms()
+        async with redis_errors():
+            reply = await self.client.zrange(index, 0, -1, withscores=True)
+        entries = [(str(entry[0]), float(entry[1])) for entry in reply]
+        # oldest expiry first: expired entries go, then the least recently used over the cap
+        victims = [member for member, expires in entries if expires <= now]
+        live = [member for member, expires in entries if expires > now]
+        victims += live[: max(0, len(live) - self._max_sessions + 1)]
         await self._run(
             "create_session",
-            [self.session_key(user_id, sid), self.index_key(user_id)],
+            [
+                self.session_key(user_id, sid),
+                index,
+                *(self.session_key(user_id, victim) for victim in victims),
+            ],
             [
                 sid,
                 jti,
                 iat,
                 exp,
-                self._now_ms(),
+                now,
                 client.ip[:MAX_IP],
                 client.user_agent[:MAX_USER_AGENT],
-                f"{self._user_prefix(user_id)}session:",
-                self._max_sessions,
+                *victims,
             ],
         )
 
@@ -168,17 +181,36 @@ class RedisSessionStore:
         )
         return bool(deleted)
 
+    async def _sids(self, user_id: str) -> list[str]:
+        async with redis_errors():
+            reply = await self.client.zrange(self.index_key(user_id), 0, -1)
+        return [str(sid) for sid in reply]
+
+    def _session_keys(self, user_id: str, sids: list[str]) -> list[str]:
+        return [self.session_key(user_id, sid) for sid in sids]
+
     async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
-        revoked = await self._run(
-            "revoke_all_sessions",
-            [self.index_key(user_id)],
-            [f"{self._user_prefix(user_id)}session:", keep_sid or ""],
-        )
-        return int(revoked)
+        # Every key a script touches is passed in KEYS (as Redis Cluster asks), so the sids
+        # are read first; the script refuses if a login changed the index meanwhile.
+        for _ in range(REVOKE_ALL_ATTEMPTS):
+            sids = await self._sids(user_id)
+            revoked = int(
+                await self._run(
+                    "revoke_all_sessions",
+                    [self.index_key(user_id), *self._session_keys(user_id, sids)],
+                    [keep_sid or "", *sids],
+                )
+            )
+            if revoked >= 0:
+                return revoked
+        raise ServiceUnavailable("Sessions kept changing during logout-all; try again")
 
     async def list(self, user_id: str) -> list[SessionInfo]:
+        sids = await self._sids(user_id)
+        if not sids:
+            return []
         flat = await self._run(
-            "list_sessions", [self.index_key(user_id)], [f"{self._user_prefix(user_id)}session:"]
+            "list_sessions", [self.index_key(user_id), *self._session_keys(user_id, sids)], sids
         )
         sessions = [
             SessionInfo(

@@ -1,10 +1,10 @@
 -- The live sessions of one user, dropping index entries whose session has expired.
--- KEYS[1] the user's session index
--- ARGV[1] session key prefix (a session key without its sid)
+-- KEYS[1] the user's session index   KEYS[2..n] the session hashes of the sids ARGV[1..]
 -- Returns {sid, created_at, last_used_at, ip, user agent, sid, ...}.
 local out = {}
-for _, sid in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local s = redis.call('HMGET', ARGV[1] .. sid, 'created_at', 'last_used_at', 'ip', 'ua')
+for i = 2, #KEYS do
+  local sid = ARGV[i - 1]
+  local s = redis.call('HMGET', KEYS[i], 'created_at', 'last_used_at', 'ip', 'ua')
   if s[1] then
     table.insert(out, sid)
     table.insert(out, s[1])
