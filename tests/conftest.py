@@ -13,7 +13,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import httpx
@@ -123,7 +123,13 @@ async def gate(make_gate: GateFactory) -> AuthGate:
     return await make_gate()
 
 
-ClientFactory = Callable[[AuthGate], httpx.AsyncClient]
+CLIENT_IP = "203.0.113.7"
+
+
+class ClientFactory(Protocol):
+    """Makes a client of the example app on ``gate`` whose socket peer is ``ip``."""
+
+    def __call__(self, gate: AuthGate, ip: str = CLIENT_IP) -> httpx.AsyncClient: ...
 
 
 @pytest.fixture
@@ -131,8 +137,8 @@ async def make_client() -> AsyncIterator[ClientFactory]:
     """HTTP clients talking to the example app in process (through ASGI)."""
     clients: list[httpx.AsyncClient] = []
 
-    def factory(gate: AuthGate) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=create_app(gate=gate), client=("203.0.113.7", 4711))
+    def factory(gate: AuthGate, ip: str = CLIENT_IP) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=create_app(gate=gate), client=(ip, 4711))
         # like the example's page in a browser, which sends its own origin on every POST
         client = httpx.AsyncClient(
             transport=transport,

@@ -13,7 +13,6 @@ import httpx
 import jwt
 import pytest
 
-from app_example.app import create_app
 from authgate import AuthGate, Settings
 from authgate.events import (
     CSRF_REJECTED,
@@ -28,9 +27,16 @@ from authgate.events import (
     USER_DELETED,
     SecurityEvent,
 )
-from tests.conftest import PASSWORD, Account, redis_prefix_for_run, register, unique_username
+from tests.conftest import (
+    CLIENT_IP,
+    PASSWORD,
+    Account,
+    ClientFactory,
+    redis_prefix_for_run,
+    register,
+    unique_username,
+)
 
-CLIENT_IP = "203.0.113.7"
 NEW_PASSWORD = "another horse entirely"
 MAX_FAILURES = 3
 
@@ -85,25 +91,6 @@ async def recorder() -> Recorder:
     return Recorder()
 
 
-@pytest.fixture
-async def client_for() -> AsyncIterator[Callable[[AuthGate], httpx.AsyncClient]]:
-    clients: list[httpx.AsyncClient] = []
-
-    def factory(gate: AuthGate) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=create_app(gate=gate), client=(CLIENT_IP, 4711))
-        client = httpx.AsyncClient(
-            transport=transport,
-            base_url="http://testserver",
-            headers={"Origin": "http://testserver"},
-        )
-        clients.append(client)
-        return client
-
-    yield factory
-    for client in clients:
-        await client.aclose()
-
-
 async def log_in(client: httpx.AsyncClient, account: Account, password: str = "") -> Account:
     response = await client.post(
         "/auth/login",
@@ -151,10 +138,10 @@ def security_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord
 async def test_login_events(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
 ) -> None:
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     account = await register(client)
     recorder.events.clear()  # registering is not a security event
 
@@ -184,10 +171,10 @@ async def test_login_events(
 async def test_refresh_reuse_event(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
 ) -> None:
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     session = await log_in(client, await register(client))
     first = await refresh(client, session.refresh_token)
     second = await refresh(client, first.json()["data"]["refreshToken"])
@@ -204,10 +191,10 @@ async def test_refresh_reuse_event(
 async def test_logout_and_revocation_events(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
 ) -> None:
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     account = await register(client)
     sessions = [await log_in(client, account) for _ in range(4)]
 
@@ -241,10 +228,10 @@ async def test_logout_and_revocation_events(
 async def test_password_and_account_events(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
 ) -> None:
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     account = await register(client)
     current, _other = await log_in(client, account), await log_in(client, account)
 
@@ -272,10 +259,10 @@ async def test_password_and_account_events(
 async def test_csrf_rejection_event(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
 ) -> None:
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     await log_in(client, await register(client))
     client.cookies.set("accessToken", "from-a-cookie")
 
@@ -292,10 +279,10 @@ async def test_csrf_rejection_event(
 async def test_csrf_rejection_names_the_forwarded_client_behind_a_trusted_proxy(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
 ) -> None:
     gate = await gate_with_hooks(recorder, trusted_proxies=("203.0.113.0/24",))
-    client = client_for(gate)
+    client = make_client(gate)
     client.cookies.set("refreshToken", "from-a-cookie", path="/auth")
 
     response = await client.post(
@@ -313,11 +300,11 @@ async def test_csrf_rejection_names_the_forwarded_client_behind_a_trusted_proxy(
 async def test_events_are_logged_with_structured_fields(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     account = await register(client)
     caplog.set_level(logging.INFO, logger="authgate.security")
 
@@ -343,7 +330,7 @@ async def test_events_are_logged_with_structured_fields(
 async def test_no_token_password_or_hash_in_any_log_or_event(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
@@ -353,7 +340,7 @@ async def test_no_token_password_or_hash_in_any_log_or_event(
         sql = name.startswith("sqlalchemy.engine")
         caplog.set_level(logging.INFO if sql else logging.DEBUG, logger=name)
     gate = await gate_with_hooks(recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     account = await register(client, username=unique_username("leak"))
     secrets_seen: list[str] = [PASSWORD, NEW_PASSWORD]
 
@@ -397,14 +384,14 @@ async def test_no_token_password_or_hash_in_any_log_or_event(
 async def test_a_failing_hook_does_not_fail_the_request(
     gate_with_hooks: GateWithHooks,
     recorder: Recorder,
-    client_for: Callable[[AuthGate], httpx.AsyncClient],
+    make_client: ClientFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     async def broken(event: SecurityEvent) -> None:
         raise RuntimeError("the SIEM is down")
 
     gate = await gate_with_hooks(broken, recorder)
-    client = client_for(gate)
+    client = make_client(gate)
     account = await register(client)
 
     session = await log_in(client, account)

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 import pytest
 
-from app_example.app import create_app
 from authgate import AuthGate
-from tests.conftest import PASSWORD, GateFactory, redis_prefix_for_run, register
+from tests.conftest import (
+    CLIENT_IP as DEFAULT_IP,
+)
+from tests.conftest import (
+    PASSWORD,
+    ClientFactory,
+    GateFactory,
+    redis_prefix_for_run,
+    register,
+)
 
-DEFAULT_IP = "203.0.113.7"  # the conftest client's address
 OTHER_IP = "198.51.100.9"
 WINDOW = 15 * 60
 
 IsolatedGate = Callable[..., Any]
-ClientAt = Callable[[AuthGate, str], httpx.AsyncClient]
 
 
 @pytest.fixture
@@ -36,26 +42,6 @@ def isolated_gate(make_gate: GateFactory) -> IsolatedGate:
         return await make_gate(redis_prefix=prefix, **overrides)
 
     return factory
-
-
-@pytest.fixture
-async def client_at() -> AsyncIterator[ClientAt]:
-    """Clients of the example app whose socket peer is the given address."""
-    clients: list[httpx.AsyncClient] = []
-
-    def factory(gate: AuthGate, ip: str) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=create_app(gate=gate), client=(ip, 1234))
-        client = httpx.AsyncClient(
-            transport=transport,
-            base_url="http://testserver",
-            headers={"Origin": "http://testserver"},
-        )
-        clients.append(client)
-        return client
-
-    yield factory
-    for client in clients:
-        await client.aclose()
 
 
 async def attempt(
@@ -112,10 +98,10 @@ async def session_ips(client: httpx.AsyncClient, token: str) -> list[str]:
 
 
 async def test_the_sixth_attempt_on_an_account_is_throttled_even_when_right(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate()
-    client, elsewhere = client_at(gate, DEFAULT_IP), client_at(gate, OTHER_IP)
+    client, elsewhere = make_client(gate, DEFAULT_IP), make_client(gate, OTHER_IP)
     account = await register(client)
 
     await fail(client, account.username, 5)
@@ -133,10 +119,10 @@ async def test_the_sixth_attempt_on_an_account_is_throttled_even_when_right(
 
 
 async def test_a_success_before_the_limit_resets_the_account_counter(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate()
-    client = client_at(gate, DEFAULT_IP)
+    client = make_client(gate, DEFAULT_IP)
     account = await register(client)
 
     await fail(client, account.username, 4)
@@ -147,10 +133,10 @@ async def test_a_success_before_the_limit_resets_the_account_counter(
 
 
 async def test_an_unknown_username_is_throttled_the_same_way(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate()
-    client, elsewhere = client_at(gate, DEFAULT_IP), client_at(gate, OTHER_IP)
+    client, elsewhere = make_client(gate, DEFAULT_IP), make_client(gate, OTHER_IP)
     known = await register(client)
     unknown = f"nobody_{secrets.token_hex(5)}"
 
@@ -169,10 +155,10 @@ async def test_an_unknown_username_is_throttled_the_same_way(
 
 
 async def test_wrong_current_passwords_at_change_password_count_as_failed_logins(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate()
-    client = client_at(gate, DEFAULT_IP)
+    client = make_client(gate, DEFAULT_IP)
     account = await register(client)
     token = (await attempt(client, account.username, PASSWORD)).json()["data"]["accessToken"]
     auth = {"Authorization": f"Bearer {token}"}
@@ -198,10 +184,10 @@ async def test_wrong_current_passwords_at_change_password_count_as_failed_logins
 
 
 async def test_failures_across_accounts_lock_the_ip_not_the_accounts(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate(login_max_failures_per_ip=3)
-    attacker, user_side = client_at(gate, DEFAULT_IP), client_at(gate, OTHER_IP)
+    attacker, user_side = make_client(gate, DEFAULT_IP), make_client(gate, OTHER_IP)
     accounts = [await register(user_side) for _ in range(4)]
 
     for account in accounts[:3]:
@@ -214,10 +200,10 @@ async def test_failures_across_accounts_lock_the_ip_not_the_accounts(
 
 
 async def test_counters_expire_by_themselves(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate(login_window=2, login_max_failures_per_ip=6)
-    client = client_at(gate, DEFAULT_IP)
+    client = make_client(gate, DEFAULT_IP)
     account = await register(client)
     strangers = [f"nobody_{secrets.token_hex(4)}" for _ in range(2)]
 
@@ -240,11 +226,11 @@ async def test_counters_expire_by_themselves(
 
 
 async def test_forwarded_for_is_ignored_from_an_untrusted_peer(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate(login_max_failures_per_ip=3)
-    client = client_at(gate, DEFAULT_IP)
-    account = await register(client_at(gate, OTHER_IP))
+    client = make_client(gate, DEFAULT_IP)
+    account = await register(make_client(gate, OTHER_IP))
 
     response = await attempt(client, account.username, PASSWORD, **{"X-Forwarded-For": "1.2.3.4"})
     assert response.status_code == 200
@@ -258,11 +244,11 @@ async def test_forwarded_for_is_ignored_from_an_untrusted_peer(
 
 
 async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
-    isolated_gate: IsolatedGate, client_at: ClientAt
+    isolated_gate: IsolatedGate, make_client: ClientFactory
 ) -> None:
     gate = await isolated_gate(trusted_proxies=("203.0.113.0/24",), login_max_failures_per_ip=3)
-    proxy = client_at(gate, DEFAULT_IP)  # inside 203.0.113.0/24
-    accounts = [await register(client_at(gate, OTHER_IP)) for _ in range(2)]
+    proxy = make_client(gate, DEFAULT_IP)  # inside 203.0.113.0/24
+    accounts = [await register(make_client(gate, OTHER_IP)) for _ in range(2)]
     # the client forged the first hop; our proxies appended the last one
     chain = {"X-Forwarded-For": "6.6.6.6, 198.51.100.77, 203.0.113.99"}
 
