@@ -1,9 +1,17 @@
-"""Login throttling: failed logins counted per account and per client IP in Redis.
+"""Login throttling: password checks counted per account and per client IP in Redis.
 
-Each counter is one key with its own TTL (the window starts at the first failure), so the
-counters expire by themselves; each is its own Cluster slot, touched by one-key scripts.
-Account counters are keyed by user id when the user exists and by a hash of the login
-otherwise, so guessing at a name that does not exist is throttled exactly alike.
+A check is counted *before* it runs: each attempt first reserves a slot against the
+account's limit and the client's limit, one atomic step per counter, and only then is the
+password checked. A wrong password keeps its slot (it is the failure); a right one gives
+the client's slot back and resets the account. So a burst of parallel guesses runs at
+most the limit's number of password checks, and once the limit is full every attempt,
+right or wrong, is refused before bcrypt runs.
+
+Each counter is one key with its own TTL (the window starts at the first reservation), so
+the counters expire by themselves; each is its own Cluster slot, touched by one-key
+scripts. Account counters are keyed by user id when the user exists and by a digest of
+the login otherwise, so guessing at a name that does not exist is throttled exactly alike.
+Clients are counted per IPv4 address or IPv6 /64.
 """
 
 from __future__ import annotations
@@ -14,22 +22,23 @@ from typing import Protocol
 
 from redis.asyncio import Redis, RedisCluster
 
+from authgate.clientip import throttle_bucket
 from authgate.sessions.redis_store import load_script, redis_errors
 
 
 class LoginThrottle(Protocol):
-    """Counts failed logins and says how long a key is locked."""
+    """Reserves password checks against per-account and per-client limits."""
 
-    async def locked_for(self, account: str, ip: str) -> int:
-        """Seconds until the account or the IP may try again (0: not locked)."""
+    async def reserve(self, account: str, ip: str) -> int:
+        """Reserve one password check for ``account`` from ``ip``.
+
+        Returns 0 when reserved, else the seconds until a slot frees (nothing reserved).
+        """
         ...
 
-    async def record_failure(self, account: str, ip: str) -> None:
-        """Count a failed attempt against the account and the IP."""
-        ...
-
-    async def reset_account(self, account: str) -> None:
-        """Forget the account's failures (after a successful login)."""
+    async def succeeded(self, account: str, ip: str) -> None:
+        """The reserved check found the right password: reset the account's count and give
+        the client's slot back."""
         ...
 
 
@@ -53,35 +62,39 @@ class RedisLoginThrottle:
         window_seconds: int,
     ) -> None:
         self._prefix = prefix
-        self._limits = {"account": max_failures, "ip": max_failures_per_ip}
+        self._max_failures = max_failures
+        self._max_failures_per_ip = max_failures_per_ip
         self._window_ms = window_seconds * 1000
-        self._record = client.register_script(load_script("record_failure"))
-        self._status = client.register_script(load_script("throttle_status"))
+        self._reserve = client.register_script(load_script("reserve_attempt"))
+        self._release = client.register_script(load_script("release_attempt"))
         self._client = client
 
     def _key(self, kind: str, identity: str) -> str:
         return f"{self._prefix}:throttle:{kind}:{{{identity}}}"
 
-    def _keys(self, account: str, ip: str) -> dict[str, str]:
-        keys = {"account": self._key("account", account)}
-        if ip:
-            keys["ip"] = self._key("ip", ip)
-        return keys
+    def _account_key(self, account: str) -> str:
+        return self._key("account", account)
 
-    async def locked_for(self, account: str, ip: str) -> int:
-        wait_ms = 0
+    def _ip_key(self, ip: str) -> str:
+        return self._key("ip", throttle_bucket(ip))
+
+    async def _take(self, key: str, limit: int) -> int:
+        """Reserve a slot of ``key``: 0, or the ms until its window ends when it is full."""
+        reserved, ttl_ms = await self._reserve(keys=[key], args=[limit, self._window_ms])
+        return 0 if int(reserved) else max(1, int(ttl_ms))
+
+    async def reserve(self, account: str, ip: str) -> int:
+        account_key, ip_key = self._account_key(account), self._ip_key(ip)
         async with redis_errors():
-            for kind, key in self._keys(account, ip).items():
-                failures, ttl_ms = await self._status(keys=[key])
-                if int(failures) >= self._limits[kind]:
-                    wait_ms = max(wait_ms, int(ttl_ms))
+            wait_ms = await self._take(account_key, self._max_failures)
+            if wait_ms == 0:
+                wait_ms = await self._take(ip_key, self._max_failures_per_ip)
+                if wait_ms:
+                    # the client is over its limit: the account's slot was never used
+                    await self._release(keys=[account_key])
         return math.ceil(wait_ms / 1000)
 
-    async def record_failure(self, account: str, ip: str) -> None:
+    async def succeeded(self, account: str, ip: str) -> None:
         async with redis_errors():
-            for key in self._keys(account, ip).values():
-                await self._record(keys=[key], args=[self._window_ms])
-
-    async def reset_account(self, account: str) -> None:
-        async with redis_errors():
-            await self._client.delete(self._key("account", account))
+            await self._client.delete(self._account_key(account))
+            await self._release(keys=[self._ip_key(ip)])

@@ -4,6 +4,7 @@ service's deactivate/delete, through the example app over ASGI on real PostgreSQ
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,11 +13,13 @@ import httpx
 import jwt
 import pytest
 
-from authgate import AuthGate
+from authgate import AuthGate, ServiceUnavailable, SqlAlchemyUserStore, connect_redis
 from authgate.sessions.redis_store import RedisSessionStore
+from authgate.users.database import create_engine
 from tests.conftest import (
     PASSWORD,
     Account,
+    ClientFactory,
     GateFactory,
     redis_prefix_for_run,
     register,
@@ -311,6 +314,77 @@ async def test_change_password_needs_authentication(client: httpx.AsyncClient) -
     )
     assert response.status_code == 401
     assert await login_status(client, account.username, PASSWORD) == 200
+
+
+# -- a password change is all or nothing for the other sessions ------------------------------
+
+
+class SessionStoreFailingRevokeAll(RedisSessionStore):
+    """The real Redis store, whose Redis becomes unreachable when logout-all starts."""
+
+    async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
+        raise ServiceUnavailable("Session store unavailable")
+
+
+class UserStoreFailingPasswordWrite(SqlAlchemyUserStore):
+    """The real SQL store, whose database becomes unreachable when the hash is written."""
+
+    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+        raise ServiceUnavailable("Database unavailable")
+
+
+@pytest.fixture
+async def faulty_gate(gate: AuthGate, request: pytest.FixtureRequest) -> AsyncIterator[AuthGate]:
+    """A second gate on the same Redis and database with one fault injected: ``"redis"``
+    fails logout-all, ``"database"`` fails writing the hash."""
+    redis = connect_redis(gate.settings.redis_url)
+    engine = create_engine(gate.settings.database_url)
+    prefix = gate.settings.redis_prefix
+    sessions: RedisSessionStore
+    users: SqlAlchemyUserStore
+    if request.param == "redis":
+        sessions = SessionStoreFailingRevokeAll(redis, prefix=prefix)
+        users = SqlAlchemyUserStore(engine)
+    else:
+        sessions = RedisSessionStore(redis, prefix=prefix)
+        users = UserStoreFailingPasswordWrite(engine)
+    faulty = AuthGate(gate.settings, users=users, sessions=sessions)
+    await faulty.startup()
+    yield faulty
+    await faulty.shutdown()
+    await redis.aclose()
+    await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("faulty_gate", "others_survive"),
+    [("redis", True), ("database", False)],
+    indirect=["faulty_gate"],
+)
+async def test_a_failing_password_change_leaves_no_new_password_with_old_sessions(
+    client: httpx.AsyncClient,
+    faulty_gate: AuthGate,
+    make_client: ClientFactory,
+    others_survive: bool,
+) -> None:
+    account = await register(client)
+    current = await login_as(client, account, user_agent="here")
+    other = await login_as(client, account, user_agent="elsewhere")
+
+    response = await make_client(faulty_gate).post(
+        "/auth/change-password",
+        json={"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD},
+        headers=bearer(current),
+    )
+
+    assert response.status_code == 503, response.text
+    # the change did not happen: the old password still logs in, the new one does not
+    assert await login_status(client, account.username, NEW_PASSWORD) == 401
+    assert await login_status(client, account.username, PASSWORD) == 200
+    # Redis failed first: nothing changed. The database failed after the other sessions
+    # ended: they stay ended (safe), and the caller's own session lives on.
+    assert await access_works(client, other) is others_survive
+    assert await access_works(client, current)
 
 
 # -- deactivating and deleting a user ---------------------------------------------------------

@@ -7,7 +7,7 @@ import ipaddress
 import pytest
 from starlette.types import Scope
 
-from authgate.clientip import client_ip, parse_networks
+from authgate.clientip import client_ip, parse_networks, throttle_bucket
 
 PROXIES = parse_networks(["10.0.0.0/8", "192.0.2.1"])
 
@@ -98,3 +98,39 @@ def test_several_forwarded_for_headers_are_one_list_in_order() -> None:
 def test_no_client_in_scope_is_an_empty_address() -> None:
     assert client_ip(scope_from(None, "198.51.100.23"), PROXIES) == ""
     assert client_ip(scope_from(None)) == ""
+
+
+@pytest.mark.parametrize(
+    "peer",
+    ["1" * 3000, "not-an-address", "fe80::1%eth0", "fe80::1%" + "x" * 40, "", "10.0.0.1:80"],
+)
+def test_a_peer_that_is_not_an_address_is_no_address(peer: str) -> None:
+    assert client_ip(scope_from(peer)) == ""
+    assert client_ip(scope_from(peer, "198.51.100.23"), PROXIES) == ""
+
+
+def test_addresses_are_canonical() -> None:
+    assert client_ip(scope_from("2001:DB8:0:0::1")) == "2001:db8::1"
+    assert client_ip(scope_from("::ffff:198.51.100.4")) == "198.51.100.4"  # IPv4-mapped
+    assert client_ip(scope_from("10.0.0.5", "::FFFF:198.51.100.4"), PROXIES) == "198.51.100.4"
+
+
+def test_an_over_long_forwarded_hop_falls_back_to_the_socket_peer() -> None:
+    assert client_ip(scope_from("10.0.0.5", "1" * 3000), PROXIES) == "10.0.0.5"
+
+
+@pytest.mark.parametrize(
+    ("ip", "bucket"),
+    [
+        ("198.51.100.4", "198.51.100.4"),
+        ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+        ("2001:db8:1:3::1", "2001:db8:1:3::/64"),
+        ("::ffff:198.51.100.4", "198.51.100.4"),
+        ("", "unknown"),
+        ("x" * 3000, "unknown"),
+    ],
+)
+def test_clients_are_throttled_per_ipv4_address_and_per_ipv6_64(ip: str, bucket: str) -> None:
+    assert throttle_bucket(ip) == bucket
+    assert len(throttle_bucket(ip)) <= 45

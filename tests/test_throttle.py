@@ -267,3 +267,25 @@ async def test_forwarded_for_from_a_trusted_proxy_names_the_client(
     assert_throttled(blocked)
     fine = await attempt(proxy, accounts[1].username, PASSWORD, **chain)
     assert fine.status_code == 200
+
+
+async def test_ipv6_clients_are_counted_per_64_and_keys_stay_short(
+    isolated_gate: IsolatedGate, make_client: ClientFactory
+) -> None:
+    gate = await isolated_gate(login_max_failures_per_ip=3)
+    # one subscriber's /64: rotating the interface part gives no new budget
+    rotating = [make_client(gate, f"2001:db8:1:2::{n:x}") for n in range(1, 5)]
+    neighbour = make_client(gate, "2001:db8:1:3::1")
+    accounts = [await register(neighbour) for _ in range(4)]
+
+    for client, account in zip(rotating[:3], accounts, strict=False):
+        await fail(client, account.username, 1)
+
+    assert_throttled(await attempt(rotating[3], accounts[3].username, PASSWORD))
+    assert (await attempt(neighbour, accounts[3].username, PASSWORD)).status_code == 200
+    # a peer that is no address (3,000 characters) is counted in one bounded bucket
+    odd = make_client(gate, "1" * 3000)
+    await fail(odd, f"nobody_{secrets.token_hex(4)}", 1)
+    keys = await throttle_keys(gate)
+    assert max(len(key) for key in keys) < len(gate.settings.redis_prefix) + 80, keys
+    assert any(key.endswith(":ip:{unknown}") for key in keys), keys
