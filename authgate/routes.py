@@ -123,9 +123,18 @@ class AuthEndpoints:
         return response
 
     async def logout(self, request: Request) -> Response:
-        await self._body(request, allow_empty=True)
+        # lenient on purpose: whatever else the body holds, logout still ends the session
+        body = await self._body(request, allow_empty=True)
+        body_token = body.get("refreshToken")
+        user = request.scope.get("user")
         try:
-            await self.service.logout(principal_of(request), self.client(request))
+            if isinstance(user, AuthenticatedUser):
+                await self.service.logout(user.principal, self.client(request))
+            else:  # the access token has expired: the refresh token names the session
+                refresh_token = request.cookies.get(REFRESH_COOKIE) or (
+                    body_token if isinstance(body_token, str) else None
+                )
+                await self.service.logout_with_refresh_token(refresh_token, self.client(request))
         except NotAuthenticated as exc:
             response = error_response(exc)
         else:

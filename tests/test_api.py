@@ -405,6 +405,60 @@ async def test_logout_revokes_the_session_only(client: httpx.AsyncClient) -> Non
     assert_envelope(await client.get("/auth/me", headers=bearer(second)), 200)
 
 
+async def test_logout_with_only_the_refresh_cookie_ends_the_session(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await register_and_login(client)  # the client keeps both cookies
+    client.cookies.delete("accessToken")  # the short-lived access cookie has expired
+
+    response = await client.post("/auth/logout", headers=SAME_ORIGIN)
+
+    assert_envelope(response, 200)
+    assert set(set_cookies(response)) == {"accessToken", "refreshToken"}  # both cleared
+    again = await client.post("/auth/refresh-token", json={"refreshToken": account.refresh_token})
+    assert_envelope(again, 401)
+
+
+async def test_logout_with_the_refresh_token_in_the_body_and_a_dead_access_token(
+    client: httpx.AsyncClient,
+) -> None:
+    account = await bearer_login(client, await register(client))
+
+    response = await client.post(
+        "/auth/logout",
+        json={"refreshToken": account.refresh_token},
+        headers={"Authorization": "Bearer expired.or.garbage"},
+    )
+
+    assert_envelope(response, 200)
+    assert_envelope(await client.get("/auth/me", headers=bearer(account)), 401)
+    gone = await client.post("/auth/refresh-token", json={"refreshToken": account.refresh_token})
+    assert_envelope(gone, 401)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [None, {"refreshToken": "not-a-jwt"}, {"refreshToken": 42}, "access token", "spent"],
+    ids=["nothing", "garbage", "not-a-string", "access-token", "already-logged-out"],
+)
+async def test_logout_without_a_live_session_is_401_and_clears_the_cookies(
+    client: httpx.AsyncClient, body: object
+) -> None:
+    account = await bearer_login(client, await register(client))
+    if body == "access token":
+        body = {"refreshToken": account.access_token}
+    if body == "spent":
+        assert_envelope(await client.post("/auth/logout", headers=bearer(account)), 200)
+        body = {"refreshToken": account.refresh_token}
+
+    response = await client.post("/auth/logout", json=body)
+
+    assert_envelope(response, 401)
+    assert set(set_cookies(response)) == {"accessToken", "refreshToken"}
+    if body != {"refreshToken": account.refresh_token}:
+        assert_envelope(await client.get("/auth/me", headers=bearer(account)), 200)
+
+
 async def test_logout_all_returns_the_count_and_kills_every_session(
     client: httpx.AsyncClient,
 ) -> None:
