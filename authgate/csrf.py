@@ -17,6 +17,7 @@ from starlette.types import Scope
 from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}
 
 
 def _origin_of(url: str) -> str | None:
@@ -30,8 +31,15 @@ def _origin_of(url: str) -> str | None:
 
 
 def needs_origin_check(scope: Scope) -> bool:
-    """An unsafe HTTP request carrying an authgate cookie."""
-    if scope["type"] != "http" or scope["method"] not in UNSAFE_METHODS:
+    """An unsafe HTTP request, or a WebSocket handshake, carrying an authgate cookie.
+
+    Browsers do not apply ``SameSite`` to every WebSocket handshake, and a socket is as
+    good as an unsafe request to whoever opens it: a handshake is checked like a POST.
+    """
+    if scope["type"] == "http":
+        if scope["method"] not in UNSAFE_METHODS:
+            return False
+    elif scope["type"] != "websocket":
         return False
     cookies = cookie_parser(Headers(scope=scope).get("cookie", ""))
     return bool(cookies.get(ACCESS_COOKIE) or cookies.get(REFRESH_COOKIE))
@@ -53,5 +61,7 @@ def origin_allowed(scope: Scope, trusted_origins: tuple[str, ...]) -> bool:
     if origin is None:
         return False
     host = headers.get("host", "").strip().lower()
-    own = f"{scope.get('scheme', 'http')}://{host}" if host else None
+    # a WebSocket's own origin is that of the page that opened it: ws -> http, wss -> https
+    scheme = _HTTP_SCHEME.get(scope.get("scheme", "http"), "http")
+    own = f"{scheme}://{host}" if host else None
     return origin == own or origin in trusted_origins

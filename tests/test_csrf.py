@@ -7,12 +7,15 @@ the 403 envelope and changes nothing. Bearer requests and safe methods are not s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from starlette.applications import Starlette
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
 
 from authgate import AuthGate
 from authgate.errors import CsrfRejected
@@ -352,3 +355,76 @@ async def test_login_from_a_foreign_origin_while_holding_cookies_is_refused(
     assert_refused(response)
     me = await victim.client.get("/auth/me")
     assert me.json()["data"]["username"] == victim.account.username
+
+
+# -- WebSocket handshakes ---------------------------------------------------------------------
+
+
+def websocket_app(gate: AuthGate) -> Starlette:
+    """An app with one socket that greets its user: authenticated by the gate's middleware."""
+
+    async def greet(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await websocket.send_text(
+            websocket.user.identity if websocket.user.is_authenticated else ""
+        )
+        await websocket.close()
+
+    return Starlette(
+        routes=[WebSocketRoute("/ws", greet)], middleware=[gate.middleware(protect=["/ws"])]
+    )
+
+
+async def handshake(app: Starlette, *, cookie: str, origin: str | None) -> list[dict[str, Any]]:
+    """Open ``/ws`` as a browser would, with the access cookie; what the app sent back."""
+    headers = [(b"host", b"testserver"), (b"cookie", f"accessToken={cookie}".encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    scope = {
+        "type": "websocket",
+        "asgi": {"version": "3.0"},
+        "scheme": "ws",
+        "path": "/ws",
+        "raw_path": b"/ws",
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("203.0.113.7", 4711),
+        "server": ("testserver", 80),
+        "subprotocols": [],
+    }
+    incoming = [{"type": "websocket.connect"}]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
+
+    async def send_message(message: MutableMapping[str, Any]) -> None:
+        sent.append(dict(message))
+
+    await app(scope, receive, send_message)
+    return sent
+
+
+@pytest.mark.parametrize("origin", [EVIL_ORIGIN, "null", None], ids=["foreign", "null", "none"])
+async def test_a_cookie_websocket_from_another_origin_is_closed_before_accept(
+    gate: AuthGate, make_client: ClientFactory, origin: str | None
+) -> None:
+    client = make_client(gate)
+    account = await register_and_login(client)
+
+    sent = await handshake(websocket_app(gate), cookie=account.access_token, origin=origin)
+
+    assert sent == [{"type": "websocket.close", "code": 1008, "reason": ""}]
+
+
+async def test_a_cookie_websocket_from_the_apps_own_origin_is_authenticated(
+    gate: AuthGate, make_client: ClientFactory
+) -> None:
+    client = make_client(gate)
+    account = await register_and_login(client)
+
+    sent = await handshake(websocket_app(gate), cookie=account.access_token, origin=OWN_ORIGIN)
+
+    assert [message["type"] for message in sent][:2] == ["websocket.accept", "websocket.send"]
+    assert sent[1]["text"] == account.id
