@@ -7,22 +7,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
+from app_example.headers import SecurityHeaders
 from authgate import AuthGate, Settings, envelope, principal_of
 from authgate.bodies import read_json_object
 from authgate.routes import in_envelope
 from authgate.validation import parse_profile_update
 
 STATIC = Path(__file__).parent / "static"
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 
 def api_router(gate: AuthGate) -> Router:
@@ -55,7 +52,7 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
         return envelope(200 if healthy else 503, status, "Healthy" if healthy else "Unhealthy")
 
     async def index(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers=SECURITY_HEADERS)
+        return FileResponse(STATIC / "index.html")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -71,7 +68,8 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
             Mount("/api", app=gate.require(api_router(gate))),
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],
-        middleware=[gate.middleware(protect=["/api"])],
+        # the security headers outermost: every response gets them, errors included
+        middleware=[Middleware(SecurityHeaders), gate.middleware(protect=["/api"])],
         exception_handlers=gate.exception_handlers,
         lifespan=lifespan,
     )

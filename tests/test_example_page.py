@@ -6,6 +6,7 @@ import re
 from html.parser import HTMLParser
 
 import httpx
+import pytest
 
 from tests.conftest import register
 
@@ -169,3 +170,25 @@ async def test_the_pages_cookie_only_flow_works(client: httpx.AsyncClient) -> No
     assert logged_out.status_code == 200
     assert (await client.get("/api/profile")).status_code == 401
     assert (await client.post("/auth/refresh-token", headers=SAME_ORIGIN)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/static/index.html",
+        "/static/app.js",
+        "/static/style.css",
+        "/static/missing.js",
+        "/nope",
+    ],
+)
+async def test_every_path_of_the_page_and_its_files_has_the_security_headers(
+    client: httpx.AsyncClient, path: str
+) -> None:
+    response = await client.get(path)
+
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'self'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["x-content-type-options"] == "nosniff"
