@@ -25,4 +25,6 @@ RUN useradd --system --uid 10001 --home-dir /app authgate && chown -R authgate /
 USER authgate
 
 EXPOSE 8000
-CMD ["uv", "run", "--no-dev", "uvicorn", "app_example.main:app", "--host", "0.0.0.0", "--port", "8000"]
+# --no-proxy-headers: uvicorn must not turn X-Forwarded-For into the client address by
+# itself; authgate reads it only from AUTHGATE_TRUSTED_PROXIES (see the README).
+CMD ["uv", "run", "--no-dev", "uvicorn", "app_example.main:app", "--no-proxy-headers", "--host", "0.0.0.0", "--port", "8000"]
