@@ -52,6 +52,8 @@ CHROMIUM_ARGS = [
 ]
 ARTIFACTS = Path(os.environ.get("AUTHGATE_TEST_ARTIFACTS", PROJECT_ROOT / "tests" / "artifacts"))
 TOKEN_COOKIES = ("accessToken", "refreshToken")
+# Two cores are shared with other work: give the page time, rather than flake.
+expect.set_options(timeout=15_000)
 # The API answers 4xx on purpose in the journey (logged out, a form error, a revoked
 # session); any other path must not, and nothing may answer 5xx.
 API_PREFIXES = ("/auth/", "/api/")
