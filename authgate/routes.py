@@ -13,6 +13,7 @@ from starlette.routing import Route, Router
 from authgate.bodies import read_json_object
 from authgate.clientip import Network, client_ip, parse_networks
 from authgate.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cookies
+from authgate.devices import describe_device
 from authgate.errors import AuthgateError, NotAuthenticated
 from authgate.principal import AuthenticatedUser
 from authgate.responses import envelope, error_response
@@ -57,6 +58,7 @@ def session_data(view: SessionView) -> dict[str, object]:
         "lastUsedAt": utc_iso(datetime.fromtimestamp(info.last_used_at_ms / 1000, UTC)),
         "ip": info.ip,
         "userAgent": info.user_agent,
+        "device": describe_device(info.user_agent),
         "current": view.current,
     }
 

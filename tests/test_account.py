@@ -27,7 +27,7 @@ from tests.conftest import (
 )
 
 NEW_PASSWORD = "a different horse, stapled"
-SESSION_KEYS = {"id", "createdAt", "lastUsedAt", "ip", "userAgent", "current"}
+SESSION_KEYS = {"id", "createdAt", "lastUsedAt", "ip", "userAgent", "device", "current"}
 
 
 @pytest.fixture

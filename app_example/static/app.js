@@ -80,56 +80,106 @@
   function formatTime(iso) {
     if (!iso) return '—';
     const date = new Date(iso);
-    return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
+    if (Number.isNaN(date.getTime())) return String(iso);
+    return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  // ---- Banners: one message on screen at a time -------------------------------------
+  //
+  // The page-wide #status and each form's .form-message are banners. Showing one hides
+  // every other, so an old "Saved" never sits next to a new error.
+
+  function hideBanners() {
+    for (const banner of document.querySelectorAll('.banner')) {
+      banner.hidden = true;
+      banner.textContent = '';
+    }
+  }
+
+  /** Show `message` in `banner` (an element with class "banner"), hiding all the others. */
+  function showBanner(banner, message, kind) {
+    hideBanners();
+    if (!message) return;
+    banner.textContent = message;
+    banner.classList.toggle('notice-error', kind === 'error');
+    banner.classList.toggle('notice-ok', kind !== 'error');
+    banner.hidden = false;
   }
 
   function showStatus(message, kind) {
-    const status = $('#status');
-    if (!message) {
-      status.hidden = true;
-      status.textContent = '';
-      return;
-    }
-    status.textContent = message;
-    status.className = 'notice' + (kind === 'error' ? ' notice-error' : ' notice-ok');
-    status.hidden = false;
+    showBanner($('#status'), message, kind);
   }
 
-  // ---- Forms: the envelope's message and per-field errors next to the form ----------
+  // ---- Forms: field errors under their field, anything else in one banner ------------
+
+  // Labels of API fields that are not inputs of the form at hand.
+  const FIELD_LABELS = {
+    username: 'Username',
+    email: 'Email',
+    fullName: 'Full name',
+    avatarUrl: 'Avatar URL',
+    password: 'Password',
+    currentPassword: 'Current password',
+    newPassword: 'New password',
+  };
 
   function clearErrors(form) {
-    const message = $('.form-message', form);
-    message.hidden = true;
-    message.textContent = '';
     for (const slot of form.querySelectorAll('[data-error-for]')) slot.textContent = '';
     for (const input of form.querySelectorAll('[aria-invalid]')) input.removeAttribute('aria-invalid');
   }
 
-  /** Show an error envelope on a form; `aliases` maps API field names to form fields. */
+  function clearAllForms() {
+    for (const form of document.forms) clearErrors(form);
+  }
+
+  /** The name a person reads for API field `field`: its input's label on this form. */
+  function labelOf(form, field, aliases) {
+    const input = form.elements.namedItem(aliases[field] || field);
+    const label = input && input.labels && input.labels[0];
+    if (label) return label.textContent.trim();
+    return FIELD_LABELS[field] || 'The field “' + field + '”';
+  }
+
+  /** A sentence: "Full name" + "must be 1 to 100 characters" → "Full name must be …". */
+  function sentence(label, message) {
+    const text = `${label} ${String(message || 'is invalid').trim()}`;
+    return /[.!?]$/.test(text) ? text : `${text}.`;
+  }
+
+  /**
+   * Show an error envelope on a form: each field error once, under its field; whatever has
+   * no field on the form goes in the form's banner. `aliases` maps API fields to inputs.
+   */
   function showErrors(form, result, aliases = {}) {
     clearErrors(form);
     const body = result.body || {};
+    const errors = Array.isArray(body.errors) ? body.errors : [];
     const unplaced = [];
     let firstInvalid = null;
-    for (const error of Array.isArray(body.errors) ? body.errors : []) {
-      const name = aliases[error.field] || error.field;
-      const slot = form.querySelector(`[data-error-for="${CSS.escape(String(name))}"]`);
+    for (const error of errors) {
+      const field = String(error.field || '');
+      const name = aliases[field] || field;
+      const slot = form.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
       const input = form.elements.namedItem(name);
+      const text = sentence(labelOf(form, field, aliases), error.message);
       if (slot && input) {
-        slot.textContent = slot.textContent ? `${slot.textContent}; ${error.message}` : error.message;
+        slot.textContent = slot.textContent ? `${slot.textContent} ${text}` : text;
         input.setAttribute('aria-invalid', 'true');
         firstInvalid = firstInvalid || input;
       } else {
-        unplaced.push(`${error.field} ${error.message}`);
+        unplaced.push(text);
       }
     }
-    let text = body.message || `Request failed (HTTP ${result.status}).`;
-    const retryAfter = result.headers && result.headers.get('Retry-After');
-    if (result.status === 429 && retryAfter) text += ` Try again in ${retryAfter} seconds.`;
-    if (unplaced.length) text += ` (${unplaced.join('; ')})`;
-    const message = $('.form-message', form);
-    message.textContent = text;
-    message.hidden = false;
+    let banner = '';
+    if (unplaced.length) {
+      banner = unplaced.join(' ');
+    } else if (!errors.length) {
+      // No field errors: the envelope's message is meant for people ("Invalid user credentials").
+      banner = body.message || `Something went wrong (HTTP ${result.status}). Please try again.`;
+      const retryAfter = result.headers && result.headers.get('Retry-After');
+      if (result.status === 429 && retryAfter) banner += ` Try again in ${retryAfter} seconds.`;
+    }
+    showBanner($('.form-message', form), banner, 'error');
     if (firstInvalid) firstInvalid.focus();
   }
 
@@ -149,6 +199,7 @@
   // ---- Views ------------------------------------------------------------------------
 
   function showLoggedOut(message) {
+    clearAllForms();
     $('#loading').hidden = true;
     $('#logged-in-view').hidden = true;
     $('#logged-out-view').hidden = false;
@@ -156,7 +207,7 @@
     $('#sessions-body').replaceChildren();
     $('#sessions-table').hidden = true;
     $('#sessions-message').textContent = '';
-    if (message) showStatus(message, 'error');
+    showStatus(message, 'error');
   }
 
   function renderProfile(user) {
@@ -182,6 +233,7 @@
   }
 
   function showLoggedIn(user) {
+    clearAllForms();
     renderProfile(user);
     $('#loading').hidden = true;
     $('#logged-out-view').hidden = true;
@@ -204,7 +256,44 @@
 
   // ---- Sessions ---------------------------------------------------------------------
 
-  async function loadSessions() {
+  /** A table cell; `label` names its column when rows are stacked as cards (narrow screens). */
+  function cell(label, text, className) {
+    const node = element('td', text, className);
+    node.dataset.label = label;
+    return node;
+  }
+
+  /** The device cell: the readable name, the raw user agent only as its tooltip. */
+  function deviceCell(session) {
+    const node = cell('Device', session.device || 'Unknown device', 'device');
+    if (session.userAgent) node.title = session.userAgent;
+    if (session.current) node.append(' ', element('span', 'This browser', 'badge'));
+    return node;
+  }
+
+  function sessionRow(session) {
+    const row = element('tr');
+    if (session.current) row.className = 'current';
+    row.append(
+      deviceCell(session),
+      cell('Started', formatTime(session.createdAt), 'time'),
+      cell('Last used', formatTime(session.lastUsedAt), 'time'),
+      cell('IP address', session.ip || '—', 'mono'),
+    );
+    const actions = cell('', undefined, 'session-actions');
+    const revoke = element('button', session.current ? 'Log out' : 'Revoke', 'secondary small');
+    revoke.type = 'button';
+    revoke.setAttribute('aria-label', session.current
+      ? 'Revoke this browser\'s session (log out)'
+      : `Revoke the session of ${session.device || 'a device'} started ${formatTime(session.createdAt)}`);
+    revoke.addEventListener('click', () => revokeSession(session, revoke));
+    actions.append(revoke);
+    row.append(actions);
+    return row;
+  }
+
+  /** (Re)load the sessions list; `note` ("Session revoked.") goes before the count. */
+  async function loadSessions(note = '') {
     const message = $('#sessions-message');
     const table = $('#sessions-table');
     const tbody = $('#sessions-body');
@@ -223,30 +312,10 @@
       return;
     }
     const sessions = result.body.data;
-    tbody.replaceChildren();
-    for (const session of sessions) {
-      const row = element('tr');
-      if (session.current) row.className = 'current';
-      row.append(
-        element('td', formatTime(session.createdAt)),
-        element('td', formatTime(session.lastUsedAt)),
-        element('td', session.ip || '—', 'mono'),
-        element('td', session.userAgent || '—', 'user-agent'),
-      );
-      const actions = element('td');
-      if (session.current) actions.append(element('span', 'This browser', 'badge'));
-      const revoke = element('button', session.current ? 'Log out' : 'Revoke', 'secondary small');
-      revoke.type = 'button';
-      revoke.setAttribute('aria-label', session.current
-        ? 'Revoke this browser\'s session (log out)'
-        : `Revoke the session started ${formatTime(session.createdAt)}`);
-      revoke.addEventListener('click', () => revokeSession(session, revoke));
-      actions.append(revoke);
-      row.append(actions);
-      tbody.append(row);
-    }
+    tbody.replaceChildren(...sessions.map(sessionRow));
     table.hidden = sessions.length === 0;
-    message.textContent = sessions.length === 1 ? '1 active session.' : `${sessions.length} active sessions.`;
+    const count = sessions.length === 1 ? '1 active session.' : `${sessions.length} active sessions.`;
+    message.textContent = note ? `${note} ${count}` : count;
   }
 
   async function revokeSession(session, button) {
@@ -259,8 +328,9 @@
         showStatus('This browser\'s session was revoked. You are logged out.', 'ok');
         focusView('#logged-out-heading');
       } else {
-        showStatus('Session revoked.', 'ok');
-        loadSessions();
+        // Said next to the list, where the person is looking, not in a banner off screen.
+        hideBanners();
+        loadSessions(`Session on ${session.device || 'the other device'} revoked.`);
       }
     } else if (result.status !== 401) {
       $('#sessions-message').textContent = (result.body && result.body.message) || 'Could not revoke the session.';
@@ -291,7 +361,7 @@
       form.reset();
       const login = $('#login-form');
       login.elements.namedItem('login').value = result.body.data.username;
-      showStatus(`Registered as ${result.body.data.username}. You can log in now.`, 'ok');
+      showBanner($('.form-message', login), `Registered as ${result.body.data.username}. You can log in now.`, 'ok');
       login.elements.namedItem('password').focus();
     } else {
       showErrors(form, result);
@@ -327,7 +397,7 @@
     if (result.status === 200) {
       clearErrors(form);
       renderProfile(result.body.data);
-      showStatus(result.body.message || 'Settings saved.', 'ok');
+      showBanner($('.form-message', form), result.body.message || 'Settings saved.', 'ok');
     } else if (result.status !== 401) {
       showErrors(form, result);
     }
@@ -358,7 +428,7 @@
     logout.addEventListener('click', () => onLogout('/auth/logout', logout));
     const logoutAll = $('#logout-all-button');
     logoutAll.addEventListener('click', () => onLogout('/auth/logout-all', logoutAll));
-    $('#sessions-reload').addEventListener('click', loadSessions);
+    $('#sessions-reload').addEventListener('click', () => loadSessions());
     loadProfile();
   }
 
