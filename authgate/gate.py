@@ -69,7 +69,9 @@ class AuthGate:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
         if sessions is None or throttle is None:
-            self.redis = connect_redis(self.settings.redis_url)
+            self.redis = connect_redis(
+                self.settings.redis_url, max_connections=self.settings.redis_max_connections
+            )
         if throttle is None:
             assert self.redis is not None
             throttle = RedisLoginThrottle(
