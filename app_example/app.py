@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             gate.jwks_route(),
+            gate.enable_metrics().route("/metrics"),
             Mount("/auth", app=gate.router()),
             Mount("/api", app=gate.require(api_router(gate))),
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),

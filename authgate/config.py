@@ -72,6 +72,7 @@ class Settings:
     max_sessions_per_user: int = 50
     max_body_bytes: int = 64 * 1024
     redis_prefix: str = "authgate"
+    redis_max_connections: int = 50
     refresh_cookie_path: str = "/auth"
     access_jwks: str | None = field(default=None, repr=False)
     access_signing_kid: str | None = None
@@ -227,6 +228,7 @@ _ENV_VARIABLES: dict[str, tuple[str, type]] = {
     "AUTHGATE_TOKEN_LEEWAY": ("token_leeway_seconds", int),
     "AUTHGATE_MAX_SESSIONS": ("max_sessions_per_user", int),
     "AUTHGATE_REDIS_PREFIX": ("redis_prefix", str),
+    "AUTHGATE_REDIS_MAX_CONNECTIONS": ("redis_max_connections", int),
     "AUTHGATE_REFRESH_COOKIE_PATH": ("refresh_cookie_path", str),
     "AUTHGATE_ACCESS_JWKS": ("access_jwks", str),
     "AUTHGATE_ACCESS_SIGNING_KID": ("access_signing_kid", str),
@@ -239,6 +241,7 @@ _POSITIVE = (
     ("AUTHGATE_LOGIN_WINDOW", "login_window"),
     ("AUTHGATE_LOGIN_MAX_FAILURES_PER_IP", "login_max_failures_per_ip"),
     ("AUTHGATE_MAX_SESSIONS", "max_sessions_per_user"),
+    ("AUTHGATE_REDIS_MAX_CONNECTIONS", "redis_max_connections"),
 )
 
 _NON_NEGATIVE = (

@@ -8,7 +8,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from redis.asyncio import Redis, RedisCluster
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,9 +19,10 @@ from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
 from authgate.config import Settings
-from authgate.errors import ServiceUnavailable
+from authgate.errors import ConfigError, ServiceUnavailable
 from authgate.events import EventHook, SecurityEvents
 from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.responses import EXCEPTION_HANDLERS, envelope
 from authgate.routes import auth_router
@@ -33,6 +34,9 @@ from authgate.throttle import LoginThrottle, RedisLoginThrottle
 from authgate.tokens import TokenCodec
 from authgate.users.database import SqlAlchemyUserStore, create_engine
 from authgate.users.protocol import UserStore
+
+if TYPE_CHECKING:
+    from authgate.metrics import PrometheusMetrics
 
 logger = logging.getLogger("authgate")
 TABLE_RETRY_SECONDS = 5
@@ -69,7 +73,9 @@ class AuthGate:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
         if sessions is None or throttle is None:
-            self.redis = connect_redis(self.settings.redis_url)
+            self.redis = connect_redis(
+                self.settings.redis_url, max_connections=self.settings.redis_max_connections
+            )
         if throttle is None:
             assert self.redis is not None
             throttle = RedisLoginThrottle(
@@ -88,6 +94,8 @@ class AuthGate:
                 grace_seconds=self.settings.refresh_grace_seconds,
             )
         self.events = SecurityEvents(list(on_event))
+        self.observers = Observers()
+        self._metrics: PrometheusMetrics | None = None
         self.service = AuthService(
             self.settings,
             users=users,
@@ -96,6 +104,7 @@ class AuthGate:
             tokens=TokenCodec(self.settings),
             throttle=throttle,
             events=self.events,
+            observer=self.observers,
         )
 
     def router(self) -> Router:
@@ -111,7 +120,23 @@ class AuthGate:
             trusted_origins=self.settings.trusted_origins,
             events=self.events,
             trusted_proxies=self.settings.trusted_proxies,
+            observer=self.observers,
         )
+
+    def enable_metrics(self) -> PrometheusMetrics:
+        """This gate's Prometheus metrics, made and wired up at the first call (needs the
+        ``metrics`` extra); ``enable_metrics().route()`` serves them at ``/metrics``."""
+        if self._metrics is None:
+            try:
+                from authgate.metrics import PrometheusMetrics
+            except ImportError:  # pragma: no cover - depends on the installed extras
+                raise ConfigError(
+                    "metrics need prometheus-client: install authgate[metrics]"
+                ) from None
+            self._metrics = PrometheusMetrics()
+            self.observers.add(self._metrics)
+            self.events.add_hook(self._metrics.on_event)
+        return self._metrics
 
     def jwks_route(self, path: str = "/.well-known/jwks.json") -> Route:
         """A route serving the access keys' public JWKS (404 with an HS256 secret), so other

@@ -21,6 +21,15 @@ from authgate.cookies import ACCESS_COOKIE
 from authgate.csrf import needs_origin_check, origin_allowed
 from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated, ServiceUnavailable
 from authgate.events import CSRF_REJECTED, SecurityEvents
+from authgate.observer import (
+    REQUEST_ANONYMOUS,
+    REQUEST_AUTHENTICATED,
+    REQUEST_FORBIDDEN,
+    REQUEST_REJECTED,
+    REQUEST_UNAVAILABLE,
+    Observer,
+    Observers,
+)
 from authgate.principal import AuthenticatedUser, TokenCredentials
 from authgate.responses import error_response
 from authgate.service import Principal
@@ -76,6 +85,7 @@ class AuthMiddleware:
         trusted_origins: origins besides the app's own allowed to send cookie requests.
         events: where a refused cross-site request is reported.
         trusted_proxies: proxies whose ``X-Forwarded-For`` names the client in those reports.
+        observer: told the outcome of every request (for metrics).
     """
 
     def __init__(
@@ -86,6 +96,7 @@ class AuthMiddleware:
         trusted_origins: Sequence[str] = (),
         events: SecurityEvents | None = None,
         trusted_proxies: Sequence[str] = (),
+        observer: Observer | None = None,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
@@ -93,6 +104,7 @@ class AuthMiddleware:
         self.trusted_origins = tuple(origin.rstrip("/").lower() for origin in trusted_origins)
         self.events = events if events is not None else SecurityEvents()
         self.trusted_proxies = parse_networks(trusted_proxies)
+        self.observer = observer if observer is not None else Observers()
 
     def is_protected(self, scope: Scope) -> bool:
         path = route_path(scope)
@@ -109,6 +121,7 @@ class AuthMiddleware:
                 ip=client_ip(scope, self.trusted_proxies) or None,
                 path=route_path(scope),
             )
+            self.observer.request(REQUEST_FORBIDDEN)
             await _refuse(CsrfRejected(), scope, receive, send)
             return
         failure: AuthgateError = NotAuthenticated()
@@ -117,6 +130,7 @@ class AuthMiddleware:
             try:
                 principal = await self.authenticator.authenticate(token)
             except ServiceUnavailable as exc:
+                self.observer.request(REQUEST_UNAVAILABLE)
                 await _refuse(exc, scope, receive, send)  # fail closed, never let through
                 return
             except NotAuthenticated as exc:
@@ -125,8 +139,11 @@ class AuthMiddleware:
                 scope["user"] = AuthenticatedUser(principal)
                 scope["auth"] = TokenCredentials(principal.claims)
         if not scope["user"].is_authenticated and self.is_protected(scope):
+            self.observer.request(REQUEST_REJECTED)
             await _refuse(failure, scope, receive, send)
             return
+        authenticated = scope["user"].is_authenticated
+        self.observer.request(REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS)
         await self.app(scope, receive, send)
 
 

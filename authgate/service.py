@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from dataclasses import dataclass
 from typing import NoReturn
 
@@ -30,6 +31,7 @@ from authgate.events import (
     USER_DELETED,
     SecurityEvents,
 )
+from authgate.observer import REFRESH_INVALID, Observer, Observers
 from authgate.passwords import PasswordHasher
 from authgate.sessions.protocol import ClientInfo, RotationOutcome, SessionInfo, SessionStore
 from authgate.throttle import LoginThrottle, account_key_for
@@ -95,6 +97,7 @@ class AuthService:
         tokens: TokenCodec,
         throttle: LoginThrottle | None = None,
         events: SecurityEvents | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.settings = settings
         self.users = users
@@ -103,6 +106,7 @@ class AuthService:
         self.tokens = tokens
         self.throttle = throttle
         self.events = events if events is not None else SecurityEvents()
+        self.observer = observer if observer is not None else Observers()
 
     async def register(self, registration: Registration) -> User:
         """Create a user; the store's unique constraints decide a race (``Conflict``)."""
@@ -201,12 +205,18 @@ class AuthService:
             NotAuthenticated: missing, invalid, expired, revoked or reused token.
         """
         if not refresh_token:
+            self.observer.refresh(REFRESH_INVALID)
             raise NotAuthenticated("Refresh token is missing")
-        presented = self.tokens.verify(TokenKind.REFRESH, refresh_token)
+        try:
+            presented = self.tokens.verify(TokenKind.REFRESH, refresh_token)
+        except NotAuthenticated:
+            self.observer.refresh(REFRESH_INVALID)
+            raise
         fresh = self.tokens.new_claims(TokenKind.REFRESH, sub=presented.sub, sid=presented.sid)
         rotation = await self.sessions.rotate(
             presented.sub, presented.sid, presented.jti, fresh.jti, fresh.iat, fresh.exp, client
         )
+        self.observer.refresh(rotation.outcome.value)
         if rotation.outcome is RotationOutcome.REUSED:
             await self.events.emit(
                 REFRESH_REUSE_DETECTED,
@@ -234,7 +244,9 @@ class AuthService:
             ServiceUnavailable: Redis or the database cannot be reached.
         """
         claims = self.tokens.verify(TokenKind.ACCESS, access_token)
+        started = time.perf_counter()
         lookup = await self.sessions.lookup(claims.sub, claims.sid)
+        self.observer.session_checked(time.perf_counter() - started)
         if not lookup.alive:
             raise SessionRevoked()
         # with the cache off, an entry left by an instance that had it on is not trusted

@@ -5,8 +5,13 @@ Whatever a helper here starts, it stops again, also when starting fails half-way
 
 from __future__ import annotations
 
+import glob
+import os
+import shutil
+import signal
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -159,8 +164,36 @@ class RedisServer:
     def stop(self) -> None:
         """Stop the server, if it runs."""
         if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)  # a paused server could not stop
             stop_process(self.process)
             self.process = None
+
+    def restart_keeping_data(self) -> None:
+        """``SHUTDOWN SAVE`` (every client is disconnected), then start again on the same
+        port, loading the saved data: a restart that keeps the keys but not the scripts."""
+        if self.process is None:
+            raise RuntimeError(f"redis-server on port {self.port} is not running")
+        # redis-cli: redis-py's client would retry the connection SHUTDOWN closes
+        subprocess.run(
+            ["redis-cli", "-p", str(self.port), "shutdown", "save"],
+            capture_output=True,
+            timeout=10,
+            check=False,
+        )
+        self.process.wait(timeout=10)
+        self.process = None
+        self.start()
+
+    def pause(self) -> None:
+        """Stop the process (SIGSTOP): connections are still accepted, nothing answers."""
+        if self.process is None:
+            raise RuntimeError(f"redis-server on port {self.port} is not running")
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server go on (SIGCONT)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> RedisServer:
         self.start()
@@ -173,3 +206,51 @@ class RedisServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class PostgresServer:
+    """A private PostgreSQL cluster (``initdb`` in a temporary directory, ``pg_ctl``) on a
+    free port, trusting local connections as ``postgres``. As root, its commands run as
+    the ``postgres`` user, which owns the directory. ``close()`` stops it and removes it."""
+
+    def __init__(self) -> None:
+        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+        if not found:
+            raise RuntimeError("PostgreSQL server binaries (initdb) are not installed")
+        self.bin = Path(found[-1]).parent
+        self.port = free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="authgate-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "server.log"
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _run(self, tool: str, *args: str) -> None:
+        command = [str(self.bin / tool), *args]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0:
+            raise RuntimeError(f"{tool} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off"
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start")
+
+    def stop(self) -> None:
+        """Stop the server at once, cutting every connection (``-m fast``)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def close(self) -> None:
+        """Stop the server if it runs and remove its files."""
+        try:
+            if (self.data / "postmaster.pid").exists():
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)

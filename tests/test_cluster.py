@@ -214,6 +214,20 @@ async def test_example_app_on_the_cluster(
     assert gone.status_code == 401
 
 
+async def test_a_burst_larger_than_the_pool_waits_on_the_cluster(
+    cluster_url: str, make_gate: GateFactory, make_client: ClientFactory
+) -> None:
+    gate = await make_gate(redis_url=cluster_url, redis_max_connections=2)
+    client = make_client(gate)
+    account = await register_and_login(client)
+    client.cookies.clear()
+    bearer = {"Authorization": f"Bearer {account.access_token}"}
+
+    answers = await asyncio.gather(*(client.get("/api/profile", headers=bearer) for _ in range(40)))
+
+    assert [answer.status_code for answer in answers] == [200] * 40
+
+
 def test_cluster_really_spreads_slots(cluster_url: str) -> None:
     """The fixture's cluster has three primaries sharing the slots (so the tests above are real)."""
     port = int(cluster_url.rsplit(":", 1)[1])

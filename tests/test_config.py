@@ -87,6 +87,7 @@ def test_a_bad_duration_in_the_environment_names_the_variable(name: str) -> None
         "AUTHGATE_BCRYPT_ROUNDS",
         "AUTHGATE_LOGIN_MAX_FAILURES",
         "AUTHGATE_USER_CACHE_SECONDS",
+        "AUTHGATE_REDIS_MAX_CONNECTIONS",
     ],
 )
 def test_a_bad_number_in_the_environment_names_the_variable(name: str) -> None:
@@ -115,6 +116,7 @@ def test_from_env_reads_every_contract_variable() -> None:
         "AUTHGATE_LOGIN_WINDOW": "1h",
         "AUTHGATE_TRUSTED_ORIGINS": "https://app.example, https://admin.example/ ,",
         "AUTHGATE_USER_CACHE_SECONDS": "0",
+        "AUTHGATE_REDIS_MAX_CONNECTIONS": "8",
     }
     settings = Settings.from_env(environ=environ)
     assert settings.access_token_secret == ACCESS_SECRET
@@ -134,6 +136,7 @@ def test_from_env_reads_every_contract_variable() -> None:
     # Comma separated, blanks dropped, a trailing slash does not make another origin.
     assert settings.trusted_origins == ("https://app.example", "https://admin.example")
     assert settings.user_cache_seconds == 0  # 0 turns the user cache off
+    assert settings.redis_max_connections == 8
 
 
 def test_defaults_follow_the_contract() -> None:
@@ -157,6 +160,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.trusted_origins == ()
     assert settings.user_cache_seconds == 30
     assert 0 <= settings.token_leeway_seconds <= 30
+    assert settings.redis_max_connections == 50
 
 
 def test_blank_variables_count_as_unset() -> None:
@@ -206,6 +210,7 @@ def test_from_env_does_not_read_os_environ_when_given_a_mapping(
         ("AUTHGATE_USER_CACHE_SECONDS", "-5"),
         ("AUTHGATE_BCRYPT_ROUNDS", "3"),
         ("AUTHGATE_BCRYPT_ROUNDS", "32"),
+        ("AUTHGATE_REDIS_MAX_CONNECTIONS", "0"),
     ],
 )
 def test_out_of_range_values_are_refused_naming_the_variable(name: str, value: str) -> None:

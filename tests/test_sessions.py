@@ -205,6 +205,23 @@ async def test_grace_zero_disables_the_window(make_store: StoreFactory, user_id:
     assert not (await store.lookup(user_id, sid)).alive
 
 
+async def test_a_rotation_sent_twice_gives_the_same_answer(
+    make_store: StoreFactory, user_id: str
+) -> None:
+    # a reply lost on a broken connection makes the client send the same script again:
+    # even without a grace window that is not reuse
+    store = make_store(grace_seconds=0)
+    sid, first = await open_session(store, user_id)
+    jti, iat, exp = claims(REFRESH_LIFETIME)
+
+    once = await store.rotate(user_id, sid, first, jti, iat, exp, LAPTOP)
+    twice = await store.rotate(user_id, sid, first, jti, iat, exp, LAPTOP)
+
+    assert once == twice == Rotation(RotationOutcome.ROTATED, jti, iat, exp)
+    assert (await store.lookup(user_id, sid)).alive
+    assert (await rotate(store, user_id, sid, first)).outcome is RotationOutcome.REUSED
+
+
 async def test_unknown_session_is_missing(store: RedisSessionStore, user_id: str) -> None:
     sid, jti = await open_session(store, user_id)
 

@@ -11,6 +11,10 @@ end
 local now = tonumber(ARGV[5])
 local grace = tonumber(ARGV[6])
 local s = redis.call('HMGET', KEYS[1], 'jti', 'prev_jti', 'rotated_at', 'iat', 'exp')
+-- this very rotation again (its reply was lost and the client resent it): the same answer
+if ARGV[2] == s[1] and ARGV[1] == s[2] then
+  return {'rotated', s[1], s[4], s[5]}
+end
 if ARGV[1] == s[1] then
   local expires_ms = tonumber(ARGV[4]) * 1000
   redis.call('HSET', KEYS[1],
