@@ -58,6 +58,25 @@ def database_url() -> Iterator[str]:
     asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+DatabaseFactory = Callable[[], Awaitable[str]]
+
+
+@pytest.fixture
+async def new_database() -> AsyncIterator[DatabaseFactory]:
+    """Makes empty PostgreSQL databases (no tables) of the test's own; drops them after it."""
+    names: list[str] = []
+
+    async def factory() -> str:
+        name = f"authgate_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        await _admin_execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return make_url(ADMIN_DATABASE_URL).set(database=name).render_as_string(False)
+
+    yield factory
+    for name in names:
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """This run's Redis db URL; the run's keys (under its prefix) are deleted at the end."""
