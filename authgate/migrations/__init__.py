@@ -12,12 +12,13 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from authgate.errors import ServiceUnavailable
+from authgate.errors import MigrationFailed, ServiceUnavailable
 from authgate.users.database import create_engine
 
 SCRIPT_LOCATION = "authgate:migrations"
@@ -45,19 +46,31 @@ async def upgrade(database: str | AsyncEngine, revision: str = "head") -> str | 
     """Migrate ``database`` (a URL or an engine) to ``revision``; the revision it is then at.
 
     Raises:
-        ServiceUnavailable: the database cannot be reached (or refused a statement).
+        ServiceUnavailable: the database cannot be reached.
+        MigrationFailed: it was reached but refused a migration, or its revision is unknown
+            to this version of authgate (a database migrated by a newer one).
     """
     engine = create_engine(database) if isinstance(database, str) else database
     try:
-        async with engine.connect() as connection:
-            current = await connection.run_sync(_upgrade, revision)
-            await connection.commit()
+        async with engine.connect() as connection:  # failing to connect is an outage
+            try:
+                current = await connection.run_sync(_upgrade, revision)
+                await connection.commit()
+            except (SQLAlchemyError, CommandError) as exc:
+                if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                    raise  # the connection dropped half-way: an outage too
+                raise MigrationFailed(f"Migration failed: {_first_line(exc)}") from exc
         return current
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         raise ServiceUnavailable("Database unavailable") from exc
     finally:
         if isinstance(database, str):
             await engine.dispose()
+
+
+def _first_line(error: Exception) -> str:
+    cause = error.orig if isinstance(error, DBAPIError) else error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0][:300]
 
 
 async def current_revision(database: str | AsyncEngine) -> str | None:
