@@ -147,3 +147,15 @@ async def test_another_users_sessions_can_be_listed_and_ended(
     assert await gate.accounts.revoke_sessions(account.id) == 1
     assert (await me(client, phone_token)).status_code == 401
     assert (await me(client, other.access_token)).status_code == 200
+
+
+async def test_a_cache_entry_from_before_roles_is_reloaded(
+    gate: AuthGate, client: httpx.AsyncClient
+) -> None:
+    account = await register_and_login(client)
+    await gate.accounts.grant_role(account.id, "admin")
+    # what an instance of the previous version caches: no "roles" key at all
+    old_entry = (await gate.accounts.find(account.id)).to_cache()
+    del old_entry["roles"]
+    await gate.service.sessions.cache_user(account.id, old_entry, 60)
+    assert (await me(client, account.access_token)).json()["data"]["roles"] == ["admin"]
