@@ -5,9 +5,12 @@ models and migrations agreeing."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import uuid
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -164,3 +167,27 @@ async def test_a_database_from_a_newer_authgate_is_refused_not_an_outage(
     await engine.dispose()
     with pytest.raises(MigrationFailed, match="9999"):
         await upgrade(empty_database_url)
+
+
+def test_the_wheel_ships_the_migrations_and_the_command(tmp_path: Path) -> None:
+    project = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        ["uv", "build", "--wheel", "--quiet", "--out-dir", str(tmp_path)],
+        cwd=project,
+        check=True,
+        timeout=120,
+    )
+    (wheel,) = tmp_path.glob("authgate-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+        scripts = archive.read(entry_points).decode()
+    shipped = {
+        f"authgate/migrations/{path.relative_to(project / 'authgate/migrations')}"
+        for path in (project / "authgate/migrations").rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert {"authgate/migrations/env.py", "authgate/migrations/script.py.mako"} <= shipped
+    assert "authgate/migrations/versions/0001_users.py" in shipped
+    assert shipped <= names
+    assert "authgate = authgate.cli:main" in scripts
