@@ -133,6 +133,12 @@ class SqlAlchemyUserStore:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
+    async def create_tables(self) -> None:
+        """Bring the schema up to date: runs the migrations (``authgate.migrations``)."""
+        from authgate.migrations import upgrade  # the migrations import this module
+
+        await upgrade(self.engine)
+
     async def create(self, new_user: NewUser) -> User:
         row = UserRow(
             username=new_user.username.lower(),
