@@ -1,6 +1,7 @@
 """authgate: password login, short-lived JWT access tokens and rotating refresh tokens in
 Redis, for Starlette and any ASGI app."""
 
+from authgate.accounts import Accounts
 from authgate.config import Settings, parse_duration
 from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 from authgate.errors import (
@@ -34,6 +35,7 @@ __all__ = [
     "ACCESS_COOKIE",
     "EXCEPTION_HANDLERS",
     "REFRESH_COOKIE",
+    "Accounts",
     "AuthEndpoints",
     "AuthGate",
     "AuthMiddleware",

@@ -4,6 +4,7 @@ The whole tree::
 
     AuthgateError
     ├── ConfigError                 settings are missing, malformed or unsafe (not HTTP)
+    ├── MigrationFailed             the database refused a migration (not HTTP)
     ├── ValidationError       400   a request body broke the input rules (per-field errors)
     ├── PayloadTooLarge       413   a request body is over the size limit
     ├── NotAuthenticated      401   no valid credentials
@@ -49,6 +50,12 @@ class ConfigError(AuthgateError):
     """Settings are missing, malformed or unsafe; raised at start-up."""
 
     default_message = "Invalid configuration"
+
+
+class MigrationFailed(AuthgateError):
+    """The database is reachable but a migration failed (or its revision is unknown)."""
+
+    default_message = "Migration failed"
 
 
 class ValidationError(AuthgateError):

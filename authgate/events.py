@@ -22,6 +22,8 @@ SESSIONS_REVOKED = "sessions.revoked"
 PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an event name
 USER_DEACTIVATED = "user.deactivated"
 USER_DELETED = "user.deleted"
+ROLE_GRANTED = "role.granted"
+ROLE_REVOKED = "role.revoked"
 CSRF_REJECTED = "csrf.rejected"
 
 _WARNINGS = {LOGIN_FAILED, LOGIN_THROTTLED, REFRESH_REUSE_DETECTED, CSRF_REJECTED}

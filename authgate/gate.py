@@ -18,10 +18,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
+from authgate.accounts import Accounts
 from authgate.config import Settings
 from authgate.errors import ConfigError, ServiceUnavailable
 from authgate.events import EventHook, SecurityEvents
 from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.migrations import upgrade
 from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.responses import EXCEPTION_HANDLERS, envelope
@@ -106,6 +108,7 @@ class AuthGate:
             events=self.events,
             observer=self.observers,
         )
+        self.accounts = Accounts(self.service)
 
     def router(self) -> Router:
         """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
@@ -161,28 +164,28 @@ class AuthGate:
         return dict(EXCEPTION_HANDLERS)
 
     async def startup(self, *, create_tables: bool = True) -> None:
-        """Create the user table if needed and prepare the dummy hash.
+        """Migrate the database to the current schema if needed and prepare the dummy hash.
 
         An unreachable database does not stop start-up: requests get 503 until it is back,
-        and the tables are created in the background once it is reachable.
+        and the migrations run in the background once it is reachable.
         """
         users = self.service.users
         if create_tables and isinstance(users, SqlAlchemyUserStore):
             try:
-                await users.create_tables()
+                await upgrade(users.engine)
             except ServiceUnavailable:
                 logger.warning("database unreachable at start-up; answering 503 until it is back")
-                self._table_task = asyncio.create_task(self._create_tables_when_reachable(users))
+                self._table_task = asyncio.create_task(self._migrate_when_reachable(users))
         await self.service.hasher.dummy_verify("warm-up")
 
-    async def _create_tables_when_reachable(self, users: SqlAlchemyUserStore) -> None:
+    async def _migrate_when_reachable(self, users: SqlAlchemyUserStore) -> None:
         while True:
             await asyncio.sleep(TABLE_RETRY_SECONDS)
             try:
-                await users.create_tables()
+                await upgrade(users.engine)
             except ServiceUnavailable:
                 continue
-            logger.info("database reachable again; tables are in place")
+            logger.info("database reachable again; its schema is up to date")
             return
 
     async def shutdown(self) -> None:

@@ -21,6 +21,7 @@ MAX_EMAIL = 254
 MAX_FULL_NAME = 100
 MAX_URL = 2048
 MAX_LOGIN = 320
+ROLE = re.compile(r"[a-z0-9_.:\-]{1,64}")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -220,3 +221,17 @@ def parse_profile_update(body: dict[str, Any]) -> ProfileUpdate:
     checker.raise_if_any()
     clear = "avatarUrl" in body and avatar_url is None
     return ProfileUpdate(full_name, avatar_url, clear)
+
+
+def parse_role(name: str) -> str:
+    """Check a role name: 1 to 64 lowercase letters, digits, ``_ . : -`` (e.g. ``billing:read``).
+
+    Raises:
+        ValidationError: on ``role`` when the name breaks the rule.
+    """
+    if not ROLE.fullmatch(name):
+        raise ValidationError(
+            "Invalid role name",
+            errors=[FieldError("role", "must be 1 to 64 of a-z, 0-9, '_', '.', ':' or '-'")],
+        )
+    return name

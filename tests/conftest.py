@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 
 from app_example.app import create_app
 from authgate import AuthGate, Settings
-from authgate.users.database import Base, create_engine
+from authgate.migrations import upgrade
 
 ADMIN_DATABASE_URL = os.environ.get(
     "AUTHGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -46,22 +46,35 @@ async def _admin_execute(statement: str) -> None:
         await connection.close()
 
 
-async def _create_tables(url: str) -> None:
-    engine = create_engine(url)
-    async with engine.begin() as connection:
-        await connection.run_sync(Base.metadata.create_all)
-    await engine.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    """A PostgreSQL database of this run's own, with authgate's tables, dropped at the end."""
+    """A PostgreSQL database of this run's own, migrated to the current schema, dropped at
+    the end."""
     name = f"authgate_test_{RUN_ID}"
     asyncio.run(_admin_execute(f'CREATE DATABASE "{name}"'))
     url = make_url(ADMIN_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(_create_tables(url))
+    asyncio.run(upgrade(url))
     yield url
     asyncio.run(_admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+DatabaseFactory = Callable[[], Awaitable[str]]
+
+
+@pytest.fixture
+async def new_database() -> AsyncIterator[DatabaseFactory]:
+    """Makes empty PostgreSQL databases (no tables) of the test's own; drops them after it."""
+    names: list[str] = []
+
+    async def factory() -> str:
+        name = f"authgate_test_{RUN_ID}_{uuid.uuid4().hex[:8]}"
+        await _admin_execute(f'CREATE DATABASE "{name}"')
+        names.append(name)
+        return make_url(ADMIN_DATABASE_URL).set(database=name).render_as_string(False)
+
+    yield factory
+    for name in names:
+        await _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

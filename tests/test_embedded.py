@@ -8,17 +8,22 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 from fakeredis import FakeAsyncRedis
 
-from authgate import AuthGate, Settings
+from authgate import AuthGate, BcryptPasswordHasher, Settings
 from authgate.config import EMBEDDED_DATABASE_URL
-from tests.conftest import ClientFactory, register, register_and_login
+from authgate.migrations import current_revision, head_revision
+from authgate.users.database import create_engine
+from tests.conftest import PASSWORD, ClientFactory, register, register_and_login
 from tests.processes import free_port, stop_process, wait_until_serving
+from tests.test_migrations import LEGACY
 
 # Variables that would point the example away from its embedded defaults.
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET")
@@ -169,3 +174,39 @@ async def test_python_m_app_example_serves_over_http(served_example: str, tmp_pa
         assert profile.json()["data"]["username"] == account.username
         assert (await http.get("/api/profile")).status_code == 401
     assert (tmp_path / "authgate.db").is_file()  # the default SQLite file, in the cwd
+
+
+async def test_an_embedded_database_from_create_all_is_migrated_at_start_up(
+    tmp_path: Path, started: list[AuthGate], make_client: ClientFactory
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/old.db"
+    engine = create_engine(url)
+    now = datetime.now(UTC)
+    async with engine.begin() as connection:
+        await connection.run_sync(LEGACY.create_all)  # what authgate 0.1 made
+        await connection.execute(
+            LEGACY.tables["users"].insert(),
+            {
+                "id": uuid.uuid4(),
+                "username": "old_timer",
+                "email": "old_timer@example.com",
+                "full_name": "Old Timer",
+                "password_hash": await BcryptPasswordHasher(4).hash(PASSWORD),
+                "is_active": True,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+    await engine.dispose()
+
+    gate = await start(started, Settings(database_url=url, bcrypt_rounds=4).checked())
+    assert await current_revision(url) == head_revision()
+    client = make_client(gate)
+    login = await client.post("/auth/login", json={"username": "old_timer", "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    assert login.json()["data"]["user"]["roles"] == []
+    user_id = login.json()["data"]["user"]["id"]
+    await gate.accounts.grant_role(user_id, "admin")
+    assert (await client.get("/auth/me")).json()["data"]["roles"] == ["admin"]
+    assert await gate.service.delete_user(user_id)
+    await full_flow(client)  # and a new user from here on

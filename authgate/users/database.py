@@ -8,17 +8,37 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, String, Uuid, delete, select, text, update
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    MetaData,
+    String,
+    Uuid,
+    delete,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from authgate.errors import Conflict, FieldError, ServiceUnavailable
-from authgate.users.protocol import NewUser, ProfileChanges, User, is_user_id
+from authgate.users.protocol import NewUser, ProfileChanges, User, UserPage, is_user_id
+
+# PostgreSQL's own default names, spelled out so that every database (SQLite too) has the
+# same constraint names and a later migration can refer to them
+NAMING_CONVENTION = {
+    "pk": "%(table_name)s_pkey",
+    "uq": "%(table_name)s_%(column_0_name)s_key",
+    "fk": "%(table_name)s_%(column_0_name)s_fkey",
+    "ix": "ix_%(table_name)s_%(column_0_name)s",
+}
 
 
 def _now() -> datetime:
@@ -27,6 +47,8 @@ def _now() -> datetime:
 
 class Base(DeclarativeBase):
     """Declarative base of authgate's tables (``Base.metadata`` for migrations)."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class UserRow(Base):
@@ -45,6 +67,8 @@ class UserRow(Base):
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now
     )
+    # loaded in the same query (a LEFT OUTER JOIN): a user costs one query, roles included
+    role_rows: Mapped[list[UserRoleRow]] = relationship(lazy="joined", order_by="UserRoleRow.role")
 
     def to_user(self) -> User:
         return User(
@@ -55,8 +79,20 @@ class UserRow(Base):
             avatar_url=self.avatar_url,
             is_active=self.is_active,
             created_at=self.created_at,
+            roles=frozenset(row.role for row in self.role_rows),
             password_hash=self.password_hash,
         )
+
+
+class UserRoleRow(Base):
+    """The ``user_roles`` table: one row per role a user has."""
+
+    __tablename__ = "user_roles"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
 def create_engine(url: str) -> AsyncEngine:
@@ -98,9 +134,10 @@ class SqlAlchemyUserStore:
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     async def create_tables(self) -> None:
-        """Create authgate's tables if they do not exist."""
-        async with _database_errors(), self.engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
+        """Bring the schema up to date: runs the migrations (``authgate.migrations``)."""
+        from authgate.migrations import upgrade  # the migrations import this module
+
+        await upgrade(self.engine)
 
     async def create(self, new_user: NewUser) -> User:
         row = UserRow(
@@ -110,6 +147,7 @@ class SqlAlchemyUserStore:
             avatar_url=new_user.avatar_url,
             password_hash=new_user.password_hash,
             is_active=True,
+            role_rows=[],
         )
         async with _database_errors(), self._sessions() as session, session.begin():
             session.add(row)
@@ -127,7 +165,7 @@ class SqlAlchemyUserStore:
         column = UserRow.email if "@" in login else UserRow.username
         async with _database_errors(), self._sessions() as session:
             result = await session.execute(select(UserRow).where(column == login))
-            row = result.scalar_one_or_none()
+            row = result.unique().scalar_one_or_none()
             return None if row is None else row.to_user()
 
     async def set_password_hash(self, user_id: str, password_hash: str) -> None:
@@ -149,9 +187,47 @@ class SqlAlchemyUserStore:
     async def delete(self, user_id: str) -> bool:
         if not is_user_id(user_id):
             return False
+        key = uuid.UUID(user_id)
         async with _database_errors(), self._sessions() as session, session.begin():
-            result = await session.execute(delete(UserRow).where(UserRow.id == uuid.UUID(user_id)))
+            # explicitly: SQLite does not enforce the foreign key's ON DELETE CASCADE by default
+            await session.execute(delete(UserRoleRow).where(UserRoleRow.user_id == key))
+            result = await session.execute(delete(UserRow).where(UserRow.id == key))
         return bool(getattr(result, "rowcount", 0))
+
+    async def add_role(self, user_id: str, role: str) -> bool:
+        return await self._change_roles(user_id, role, grant=True)
+
+    async def remove_role(self, user_id: str, role: str) -> bool:
+        return await self._change_roles(user_id, role, grant=False)
+
+    async def _change_roles(self, user_id: str, role: str, *, grant: bool) -> bool:
+        if not is_user_id(user_id):
+            return False
+        key = uuid.UUID(user_id)
+        touch = update(UserRow).where(UserRow.id == key).values(updated_at=_now())
+        held = select(UserRoleRow).where(UserRoleRow.user_id == key, UserRoleRow.role == role)
+        async with _database_errors(), self._sessions() as session, session.begin():
+            # updating the user first locks its row, so concurrent changes to one user's roles
+            # (and a concurrent delete) wait for each other instead of colliding
+            touched = await session.execute(touch)
+            if not getattr(touched, "rowcount", 0):
+                return False
+            current = (await session.execute(held)).scalar_one_or_none()
+            if grant and current is None:
+                session.add(UserRoleRow(user_id=key, role=role))
+            elif not grant and current is not None:
+                await session.delete(current)
+        return True
+
+    async def list_users(self, *, limit: int, after: str | None = None) -> UserPage:
+        statement = select(UserRow).order_by(UserRow.username).limit(limit + 1)
+        if after is not None:
+            statement = statement.where(UserRow.username > after.lower())
+        async with _database_errors(), self._sessions() as session:
+            rows = list((await session.execute(statement)).unique().scalars())
+        users = [row.to_user() for row in rows[:limit]]
+        more = len(rows) > limit
+        return UserPage(users, users[-1].username if more and users else None)
 
     async def ping(self) -> None:
         async with _database_errors(), self.engine.connect() as connection:

@@ -26,10 +26,11 @@ class User:
     avatar_url: str | None
     is_active: bool
     created_at: datetime
+    roles: frozenset[str] = frozenset()
     password_hash: str = field(default="", repr=False)
 
     def public(self) -> dict[str, Any]:
-        """The public user object of the API (camelCase, no hash)."""
+        """The public user object of the API (camelCase, no hash; roles sorted)."""
         return {
             "id": self.id,
             "username": self.username,
@@ -37,6 +38,7 @@ class User:
             "fullName": self.full_name,
             "avatarUrl": self.avatar_url,
             "createdAt": utc_iso(self.created_at),
+            "roles": sorted(self.roles),
         }
 
     def to_cache(self) -> dict[str, Any]:
@@ -49,6 +51,7 @@ class User:
             "avatar_url": self.avatar_url,
             "is_active": self.is_active,
             "created_at": utc_iso(self.created_at),
+            "roles": sorted(self.roles),
         }
 
     @classmethod
@@ -62,6 +65,8 @@ class User:
             avatar_url=None if data["avatar_url"] is None else str(data["avatar_url"]),
             is_active=bool(data["is_active"]),
             created_at=created,
+            # KeyError on an entry written before roles existed: a cache miss, not "no roles"
+            roles=frozenset(str(role) for role in data["roles"]),
         )
 
 
@@ -128,4 +133,28 @@ class UserStore(Protocol):
 
     async def ping(self) -> None:
         """Raise ``ServiceUnavailable`` if the store cannot be reached."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    """One page of users in username order; ``next_after`` continues it (``None``: the end)."""
+
+    users: list[User]
+    next_after: str | None
+
+
+class UserDirectory(UserStore, Protocol):
+    """A ``UserStore`` an operator can administer: roles and listing (the CLI needs it)."""
+
+    async def add_role(self, user_id: str, role: str) -> bool:
+        """Give the user ``role`` (no change if they have it); whether the user exists."""
+        ...
+
+    async def remove_role(self, user_id: str, role: str) -> bool:
+        """Take ``role`` from the user (no change if they lack it); whether the user exists."""
+        ...
+
+    async def list_users(self, *, limit: int, after: str | None = None) -> UserPage:
+        """Up to ``limit`` users whose username sorts after ``after``, in username order."""
         ...
