@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from authgate.errors import ConfigError, NotFound
 from authgate.events import ROLE_GRANTED, ROLE_REVOKED, SESSIONS_REVOKED
-from authgate.service import AuthService, _without_hash
+from authgate.service import AuthService, without_hash
 from authgate.sessions.protocol import SessionInfo
 from authgate.users.protocol import User, UserDirectory, UserPage, is_user_id
 from authgate.validation import MAX_LOGIN, parse_role
@@ -47,13 +47,13 @@ class Accounts:
             user = await self.service.users.get_by_login(reference.lower())
         if user is None:
             raise NotFound(f"No such user: {reference}")
-        return _without_hash(user)
+        return without_hash(user)
 
     async def list_users(self, *, limit: int = 100, after: str | None = None) -> UserPage:
         """A page of users in username order, from just after the username ``after``."""
         limit = max(1, min(limit, MAX_PAGE))
         page = await self._directory().list_users(limit=limit, after=after)
-        return UserPage([_without_hash(user) for user in page.users], page.next_after)
+        return UserPage([without_hash(user) for user in page.users], page.next_after)
 
     async def grant_role(self, user_id: str, role: str) -> User:
         """Give the user ``role``; it is in their scopes at the next request, everywhere.

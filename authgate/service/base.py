@@ -1,0 +1,70 @@
+"""What every part of the auth service shares: its stores, hasher, codec and hooks."""
+
+from __future__ import annotations
+
+import logging
+
+from authgate.config import Settings
+from authgate.events import SecurityEvents
+from authgate.observer import Observer, Observers
+from authgate.passwords import PasswordHasher
+from authgate.service.results import TokenPair, without_hash
+from authgate.sessions.protocol import ClientInfo, SessionStore
+from authgate.throttle import LoginThrottle
+from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_token_id
+from authgate.users.protocol import User, UserStore
+
+logger = logging.getLogger("authgate")
+
+
+class ServiceBase:
+    """The service's collaborators, and the steps more than one of its parts takes."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        users: UserStore,
+        sessions: SessionStore,
+        hasher: PasswordHasher,
+        tokens: TokenCodec,
+        throttle: LoginThrottle | None = None,
+        events: SecurityEvents | None = None,
+        observer: Observer | None = None,
+    ) -> None:
+        self.settings = settings
+        self.users = users
+        self.sessions = sessions
+        self.hasher = hasher
+        self.tokens = tokens
+        self.throttle = throttle
+        self.events = events if events is not None else SecurityEvents()
+        self.observer = observer if observer is not None else Observers()
+
+    async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
+        sid = new_token_id()
+        refresh = self.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
+        await self.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
+        return self._pair(refresh)
+
+    def _pair(self, refresh: TokenClaims) -> TokenPair:
+        access_token, access = self.tokens.issue(TokenKind.ACCESS, sub=refresh.sub, sid=refresh.sid)
+        return TokenPair(
+            access_token=access_token,
+            refresh_token=self.tokens.encode(TokenKind.REFRESH, refresh),
+            access_claims=access,
+            refresh_claims=refresh,
+        )
+
+    async def _current_user(self, user_id: str, *, cached: dict[str, object] | None) -> User | None:
+        if cached is not None:
+            try:
+                return User.from_cache(cached)
+            except (KeyError, ValueError, TypeError):
+                pass  # an unreadable cache entry is a miss
+        user = await self.users.get_by_id(user_id)
+        if user is None:
+            return None
+        user = without_hash(user)
+        await self.sessions.cache_user(user_id, user.to_cache(), self.settings.user_cache_seconds)
+        return user

@@ -1,0 +1,120 @@
+"""Logins: the password check behind the throttle, and the password change that reuses it."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from authgate.errors import (
+    AuthgateError,
+    FieldError,
+    InvalidCredentials,
+    SessionRevoked,
+    TooManyRequests,
+    ValidationError,
+)
+from authgate.events import LOGIN_FAILED, LOGIN_SUCCEEDED, LOGIN_THROTTLED, PASSWORD_CHANGED
+from authgate.service.base import ServiceBase
+from authgate.service.results import LoginResult, Principal, without_hash
+from authgate.sessions.protocol import ClientInfo
+from authgate.throttle import account_key_for
+from authgate.validation import MAX_LOGIN, Credentials
+
+
+class Logins(ServiceBase):
+    """Password checks, each counted by the throttle before it runs."""
+
+    async def login(self, credentials: Credentials, client: ClientInfo) -> LoginResult:
+        """Check the password and open a new session.
+
+        Unknown users are verified against a dummy hash, so both failures cost the same
+        and answer the same ``InvalidCredentials``. Each check is counted per account and
+        per client IP before it runs; once a limit is full every attempt, even a right
+        one, gets ``TooManyRequests`` until the window ends.
+        """
+        user = None
+        # no account has such a login, and PostgreSQL refuses NUL in text: an unknown user
+        if len(credentials.login) <= MAX_LOGIN and "\x00" not in credentials.login:
+            user = await self.users.get_by_login(credentials.login)
+        account = account_key_for(user.id if user else None, credentials.login)
+        await self._reserve_check(account, client, user.id if user else None)
+        if user is None:
+            await self.hasher.dummy_verify(credentials.password)
+            await self._login_failed(client, None)
+        verified, new_hash = await self.hasher.verify_and_update(
+            credentials.password, user.password_hash
+        )
+        if not verified or not user.is_active:
+            await self._login_failed(client, user.id)
+        await self._check_succeeded(account, client)
+        if new_hash is not None:
+            await self.users.set_password_hash(user.id, new_hash)
+        tokens = await self._open_session(user.id, client)
+        await self.events.emit(
+            LOGIN_SUCCEEDED, user_id=user.id, session_id=tokens.access_claims.sid, ip=client.ip
+        )
+        return LoginResult(without_hash(user), tokens)
+
+    async def _reserve_check(self, account: str, client: ClientInfo, user_id: str | None) -> None:
+        """Reserve one password check against the account's and the client's limits before
+        it runs, so parallel guesses cannot outrun the count.
+
+        Raises:
+            TooManyRequests: a limit is full; no password is checked.
+        """
+        if self.throttle is None:
+            return
+        wait = await self.throttle.reserve(account, client.ip)
+        if wait > 0:
+            await self.events.emit(LOGIN_THROTTLED, user_id=user_id, ip=client.ip, retry_after=wait)
+            raise TooManyRequests(wait)
+
+    async def _check_succeeded(self, account: str, client: ClientInfo) -> None:
+        if self.throttle is not None:
+            await self.throttle.succeeded(account, client.ip)
+
+    async def _login_failed(
+        self,
+        client: ClientInfo,
+        user_id: str | None,
+        error: AuthgateError | None = None,
+        **detail: str,
+    ) -> NoReturn:
+        """Report a wrong password and raise; its reserved check stays counted as the failure."""
+        await self.events.emit(LOGIN_FAILED, user_id=user_id, ip=client.ip, **detail)
+        raise error if error is not None else InvalidCredentials()
+
+    async def change_password(
+        self, principal: Principal, current_password: str, new_password: str, client: ClientInfo
+    ) -> int:
+        """Replace the caller's password; every other session is revoked, this one kept.
+
+        A wrong current password counts as a failed login (so a stolen access token cannot
+        be used to guess the password) and answers ``ValidationError`` on
+        ``currentPassword``. Returns how many other sessions were revoked.
+        """
+        user_id, sid = principal.user.id, principal.session_id
+        account = account_key_for(user_id, principal.user.username)
+        await self._reserve_check(account, client, user_id)
+        stored = await self.users.get_by_id(user_id)
+        if stored is None or not stored.is_active:
+            raise SessionRevoked()
+        verified, _ = await self.hasher.verify_and_update(current_password, stored.password_hash)
+        if not verified:
+            wrong = ValidationError(
+                "Current password is incorrect",
+                errors=[FieldError("currentPassword", "is incorrect")],
+            )
+            await self._login_failed(client, user_id, wrong, via="change-password")
+        await self._check_succeeded(account, client)
+        new_hash = await self.hasher.hash(new_password)
+        # All or nothing for the other sessions: they end before the new password exists
+        # (if Redis fails here, nothing has changed), and once more after it is stored, for
+        # a login with the old password that raced in between.
+        revoked = await self.sessions.revoke_all(user_id, keep_sid=sid)
+        await self.users.set_password_hash(user_id, new_hash)
+        revoked += await self.sessions.revoke_all(user_id, keep_sid=sid)
+        await self.sessions.drop_cached_user(user_id)
+        await self.events.emit(
+            PASSWORD_CHANGED, user_id=user_id, session_id=sid, ip=client.ip, revoked=revoked
+        )
+        return revoked

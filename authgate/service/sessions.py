@@ -1,0 +1,145 @@
+"""Sessions: refresh rotation, authenticating a request, logout and the caller's session list."""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from authgate.errors import NotAuthenticated, NotFound, SessionRevoked
+from authgate.events import LOGOUT, REFRESH_REUSE_DETECTED, SESSIONS_REVOKED
+from authgate.observer import REFRESH_INVALID
+from authgate.service.base import ServiceBase
+from authgate.service.results import Principal, SessionView, TokenPair
+from authgate.sessions.protocol import ClientInfo, RotationOutcome
+from authgate.tokens import TokenKind
+
+
+class SessionFlows(ServiceBase):
+    """Everything that starts from a token: rotate it, check it, end its session."""
+
+    async def refresh(self, refresh_token: str | None, client: ClientInfo) -> TokenPair:
+        """Rotate the session's refresh token (see the README for the state machine).
+
+        Raises:
+            NotAuthenticated: missing, invalid, expired, revoked or reused token.
+        """
+        if not refresh_token:
+            self.observer.refresh(REFRESH_INVALID)
+            raise NotAuthenticated("Refresh token is missing")
+        try:
+            presented = self.tokens.verify(TokenKind.REFRESH, refresh_token)
+        except NotAuthenticated:
+            self.observer.refresh(REFRESH_INVALID)
+            raise
+        fresh = self.tokens.new_claims(TokenKind.REFRESH, sub=presented.sub, sid=presented.sid)
+        rotation = await self.sessions.rotate(
+            presented.sub, presented.sid, presented.jti, fresh.jti, fresh.iat, fresh.exp, client
+        )
+        self.observer.refresh(rotation.outcome.value)
+        if rotation.outcome is RotationOutcome.REUSED:
+            await self.events.emit(
+                REFRESH_REUSE_DETECTED,
+                user_id=presented.sub,
+                session_id=presented.sid,
+                ip=client.ip,
+            )
+            raise SessionRevoked("Refresh token reuse detected; the session has been revoked")
+        if rotation.outcome is RotationOutcome.MISSING:
+            raise SessionRevoked()
+        user = await self._current_user(presented.sub, cached=None)
+        if user is None or not user.is_active:
+            await self.sessions.revoke(presented.sub, presented.sid)
+            raise SessionRevoked()
+        current = dataclasses.replace(fresh, jti=rotation.jti, iat=rotation.iat, exp=rotation.exp)
+        return self._pair(current)
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """Verify an access token, check its session is alive and load its user.
+
+        Costs one Redis round trip, plus the database on a user-cache miss.
+
+        Raises:
+            NotAuthenticated: bad token, session gone, user gone or inactive.
+            ServiceUnavailable: Redis or the database cannot be reached.
+        """
+        claims = self.tokens.verify(TokenKind.ACCESS, access_token)
+        started = time.perf_counter()
+        lookup = await self.sessions.lookup(claims.sub, claims.sid)
+        self.observer.session_checked(time.perf_counter() - started)
+        if not lookup.alive:
+            raise SessionRevoked()
+        # with the cache off, an entry left by an instance that had it on is not trusted
+        cached = lookup.cached_user if self.settings.user_cache_seconds > 0 else None
+        user = await self._current_user(claims.sub, cached=cached)
+        if user is None or not user.is_active:
+            raise SessionRevoked("Account is no longer active")
+        return Principal(user, claims)
+
+    async def logout(self, principal: Principal, client: ClientInfo | None = None) -> None:
+        """Delete the caller's session: its tokens stop working on every instance at once."""
+        await self.sessions.revoke(principal.user.id, principal.session_id)
+        await self.events.emit(
+            LOGOUT,
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            ip=client.ip if client else None,
+        )
+
+    async def logout_with_refresh_token(
+        self, refresh_token: str | None, client: ClientInfo | None = None
+    ) -> None:
+        """End the session a refresh token names: logout for a client whose access token has
+        expired but who still holds the refresh token.
+
+        Raises:
+            NotAuthenticated: missing or invalid token, or its session is already gone.
+        """
+        if not refresh_token:
+            raise NotAuthenticated()
+        claims = self.tokens.verify(TokenKind.REFRESH, refresh_token)
+        if not await self.sessions.revoke(claims.sub, claims.sid):
+            raise SessionRevoked()
+        await self.events.emit(
+            LOGOUT, user_id=claims.sub, session_id=claims.sid, ip=client.ip if client else None
+        )
+
+    async def logout_all(self, principal: Principal, client: ClientInfo | None = None) -> int:
+        """Delete every session of the caller; how many were deleted."""
+        revoked = await self.sessions.revoke_all(principal.user.id)
+        await self.events.emit(
+            SESSIONS_REVOKED,
+            user_id=principal.user.id,
+            session_id=principal.session_id,
+            ip=client.ip if client else None,
+            reason="logout-all",
+            revoked=revoked,
+        )
+        return revoked
+
+    async def list_sessions(self, principal: Principal) -> list[SessionView]:
+        """The caller's live sessions, oldest first, the current one marked."""
+        sessions = await self.sessions.list(principal.user.id)
+        return [SessionView(info, info.id == principal.session_id) for info in sessions]
+
+    async def revoke_session(
+        self, principal: Principal, session_id: str, client: ClientInfo | None = None
+    ) -> None:
+        """Revoke one of the caller's sessions.
+
+        Raises:
+            NotFound: ``session_id`` is not a live session of the caller.
+        """
+        if (
+            not session_id
+            or len(session_id) > 64
+            or not await self.sessions.revoke(principal.user.id, session_id)
+        ):
+            raise NotFound("No such session")
+        await self.events.emit(
+            SESSIONS_REVOKED,
+            user_id=principal.user.id,
+            session_id=session_id,
+            ip=client.ip if client else None,
+            reason="revoked-by-user",
+            revoked=1,
+        )
