@@ -49,9 +49,9 @@ def bcrypt_checks_per_second(seconds: float) -> float:
     return float(done.stdout.strip())
 
 
-def logins_ok(result: WrkResult) -> WrkResult:
-    """``result`` of a login run, if every login succeeded."""
-    if result.bad or result.socket_errors or not result.ok:
+def logins_ok(result: WrkResult, *, some: bool = True) -> WrkResult:
+    """``result`` of a login run, if no login failed (and, if ``some``, some succeeded)."""
+    if result.bad or result.socket_errors or (some and not result.ok):
         raise RuntimeError(f"logins: {result.ok} succeeded, {result.bad} failed")
     return result
 
@@ -114,7 +114,8 @@ def measure_logins(options: Options, baseline: float) -> list[Row]:
             )
             time.sleep(1)  # the stream is running before the measurement starts
             loaded.append(checked(profile(options.seconds), "authenticated during logins"))
-            logins_ok(finish(stream, options.seconds + 2))
+            # a starved core may finish no login inside the window; none may fail
+            logins_ok(finish(stream, options.seconds + 2), some=False)
             time.sleep(2)  # the logins still in flight finish before the next idle round
     login_rate = logins.ok_per_second
     idle_p99 = median([result.p99_us for result in idle]) / 1000
