@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001 - the table writes its ratios with a multiplication sign
 """The benchmark suite's own parts: reading wrk's output, the results table, and copying
 seeded users' keys inside Redis. (The suite itself is not run here: it takes minutes.)"""
 
