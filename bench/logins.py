@@ -97,7 +97,7 @@ def measure_logins(options: Options, baseline: float) -> list[Row]:
                 workdir=options.workdir,
             )
 
-        logins = login_stream(max(options.seconds * 2, 4))
+        logins = login_stream(max(options.seconds * 2, 10))  # 4 logins in flight take a while
         time.sleep(2)  # the logins still in flight finish
         profile(1)  # warm-up: connections, the user cache
         idle: list[WrkResult] = []

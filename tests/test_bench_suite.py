@@ -4,6 +4,7 @@ seeded users' keys inside Redis. (The suite itself is not run here: it takes min
 
 from __future__ import annotations
 
+import shlex
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
+from bench.__main__ import parse_options
+from bench.options import QUICK, Options
 from bench.report import Row, markdown, plot
 from bench.seeding import clone_users, keys_of, kind_of, memory_usage
 from bench.servers import Stage
@@ -102,3 +105,15 @@ def test_seeded_users_are_copied_with_their_values_and_ttls(
         else:
             assert sync_redis.zrange(copy, 0, -1) == [b"s1"]
     assert len(list(sync_redis.scan_iter(match=f"{where.prefix}:*"))) == 6 * 3 + 1
+
+
+def test_the_readme_commands_are_the_suite_s() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("uv run python -m bench")]
+    assert len(commands) == 2
+    full, _ = parse_options(shlex.split(commands[0].split("#")[0])[5:])
+    quick, out = parse_options(shlex.split(commands[1].split("#")[0])[5:])
+    assert full == Options()
+    assert quick == QUICK
+    assert quick.seconds < full.seconds
+    assert out == Path(__file__).resolve().parent.parent / "bench" / "results"
