@@ -24,7 +24,7 @@ class Options:
     workdir: Path = Path(".")
 
 
-QUICK = Options(seconds=2.0, rounds=1, memory_sessions=20_000, large_sessions=100_000, users=8)
+QUICK = Options(seconds=2.0, rounds=1, memory_sessions=10_000, large_sessions=50_000, users=8)
 
 
 def median(values: Sequence[float]) -> float:
