@@ -86,5 +86,6 @@ def measure_refresh(options: Options, baseline: float) -> list[Row]:
             "checked end to end)",
             f"{rate:,.0f} /s ({result.ok:,} rotations, 0 wrong)",
             rate / baseline,
+            label="refresh rotations",
         )
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -11,7 +12,9 @@ class Row:
     """One measured figure: what it is, its value, its ratio and the target it answers to.
 
     ``ratio`` is against the baseline named by the table (``× baseline``), or ``None`` where
-    the row is itself a ratio or a size; ``met`` is ``None`` for rows without a target.
+    the row is itself a ratio or a size; ``met`` is ``None`` for rows without a target, and
+    ``budget`` the share of the target the figure uses (≤ 1 meets it). ``label`` is the
+    row's short name in the plot.
     """
 
     what: str
@@ -19,6 +22,8 @@ class Row:
     ratio: float | None = None
     target: str = ""
     met: bool | None = None
+    budget: float | None = None
+    label: str = ""
 
 
 def verdict(met: bool | None) -> str:
@@ -36,24 +41,43 @@ def markdown(rows: list[Row], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _bars(axes: Any, labels: list[str], values: list[float], red: list[bool]) -> None:
+    axes.barh(labels, values, color=["tab:red" if bad else "tab:blue" for bad in red])
+    axes.invert_yaxis()
+    for y, value in enumerate(values):
+        axes.text(value, y, f" {value:.2f}", va="center", fontsize=8)
+
+
 def plot(rows: list[Row], title: str, path: Path) -> None:
-    """A horizontal bar chart of the rows that have a ratio, written to ``path`` (PNG)."""
+    """Two panels written to ``path`` (PNG): the ratios against the baseline, and the share
+    of each target used (a bar past 1 misses it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [row for row in rows if row.ratio is not None]
-    figure, axes = plt.subplots(figsize=(9, 0.45 * len(shown) + 1.5))
-    names = [row.what for row in reversed(shown)]
-    ratios = [row.ratio or 0.0 for row in reversed(shown)]
-    colours = ["tab:red" if row.met is False else "tab:blue" for row in reversed(shown)]
-    axes.barh(names, ratios, color=colours)
-    axes.axvline(1.0, color="grey", linewidth=0.8)
-    for y, ratio in enumerate(ratios):
-        axes.text(ratio, y, f" {ratio:.2f}", va="center", fontsize=8)
-    axes.set_xlabel("× baseline (plain Starlette, no auth: req/s)")
-    axes.set_title(title, fontsize=9)
+    ratios = [row for row in rows if row.ratio is not None]
+    budgets = [row for row in rows if row.budget is not None]
+    figure, (left, right) = plt.subplots(
+        1, 2, figsize=(12, 0.4 * max(len(ratios), len(budgets)) + 2), width_ratios=[3, 2]
+    )
+    _bars(
+        left,
+        [row.label or row.what for row in ratios],
+        [row.ratio or 0.0 for row in ratios],
+        [row.met is False for row in ratios],
+    )
+    left.axvline(1.0, color="grey", linewidth=0.8)
+    left.set_xlabel("req/s × baseline (plain Starlette, no auth)")
+    _bars(
+        right,
+        [row.label or row.what for row in budgets],
+        [row.budget or 0.0 for row in budgets],
+        [row.met is False for row in budgets],
+    )
+    right.axvline(1.0, color="tab:red", linewidth=0.8)
+    right.set_xlabel("share of the §13 target used (≤ 1 meets it)")
+    figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

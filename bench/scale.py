@@ -93,6 +93,8 @@ def measure_sessions(options: Options, baseline: float) -> list[Row]:
             None,
             f"≤ {BYTES_TARGET} B",
             delta <= BYTES_TARGET,
+            budget=delta / BYTES_TARGET,
+            label="bytes/session (used_memory)",
         ),
         Row(
             "the same: `MEMORY USAGE` of the sessions' keys / n",
@@ -100,17 +102,21 @@ def measure_sessions(options: Options, baseline: float) -> list[Row]:
             None,
             f"≤ {BYTES_TARGET} B",
             sum(usage.values()) / len(seeded) <= BYTES_TARGET,
+            budget=sum(usage.values()) / len(seeded) / BYTES_TARGET,
+            label="bytes/session (MEMORY USAGE)",
         ),
         Row(
             f"authenticated `GET /api/profile` with {options.small_sessions:,} live sessions",
             f"{small_rate:,.0f} req/s, p50 {small_p50:.1f} ms, p99 {small_p99:.1f} ms",
             small_rate / baseline,
+            label=f"authenticated, {options.small_sessions:,} sessions",
         ),
         Row(
             f"authenticated `GET /api/profile` with {live:,} live sessions",
             f"{large_rate:,.0f} req/s, p50 {large_p50:.1f} ms, p99 {large_p99:.1f} ms "
             f"(copied in {seconds_cloning:.0f} s)",
             large_rate / baseline,
+            label=f"authenticated, {live:,} sessions",
         ),
         Row(
             f"latency with {live:,} against {options.small_sessions:,} sessions (p50)",
@@ -118,5 +124,7 @@ def measure_sessions(options: Options, baseline: float) -> list[Row]:
             None,
             f"≈ 1 (≤ {FLAT_TARGET}×)",
             flat <= FLAT_TARGET,
+            budget=flat / FLAT_TARGET,
+            label="latency large / small",
         ),
     ]
