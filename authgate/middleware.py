@@ -30,7 +30,7 @@ from authgate.observer import (
     Observer,
     Observers,
 )
-from authgate.principal import AuthenticatedUser, TokenCredentials
+from authgate.principal import AuthenticatedUser, TokenCredentials, scopes_of
 from authgate.responses import error_response
 from authgate.service import Principal
 
@@ -137,7 +137,7 @@ class AuthMiddleware:
                 failure = exc
             else:
                 scope["user"] = AuthenticatedUser(principal)
-                scope["auth"] = TokenCredentials(principal.claims)
+                scope["auth"] = TokenCredentials(principal.claims, scopes_of(principal.user))
         if not scope["user"].is_authenticated and self.is_protected(scope):
             self.observer.request(REQUEST_REJECTED)
             await _refuse(failure, scope, receive, send)
