@@ -25,6 +25,7 @@ from authgate.events import EventHook, SecurityEvents
 from authgate.guards import Protect
 from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.migrations import upgrade
+from authgate.mounting import AuthWrapped
 from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.responses import EXCEPTION_HANDLERS, ErrorRenderer, envelope, render_envelope
@@ -124,6 +125,12 @@ class AuthGate:
         """``AuthMiddleware`` with every setting of the gate, for ``Starlette(middleware=[...])``,
         guarding ``protect`` (prefixes, or a mapping of prefixes to required scopes)."""
         return Middleware(AuthMiddleware, gate=self, protect=protect)
+
+    def wrap(self, app: ASGIApp, *, prefix: str = "/auth", protect: Protect = ()) -> AuthWrapped:
+        """``app`` with authgate wired in, for any ASGI app: the auth endpoints at ``prefix``,
+        ``AuthMiddleware`` with every setting of the gate guarding ``protect``, and the
+        lifespan (this gate's start-up and shut-down around the app's own, if it has one)."""
+        return AuthWrapped(self, app, prefix=prefix, protect=protect)
 
     def enable_metrics(self) -> PrometheusMetrics:
         """This gate's Prometheus metrics, made and wired up at the first call (needs the
