@@ -16,8 +16,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import authgate
-from authgate import AuthGate, AuthgateError, InsufficientScope
+from authgate import AuthGate, AuthgateError, InsufficientScope, Settings
 from tests.conftest import Account, GateFactory, register_and_login
+from tests.test_cli import environment, ok
 
 PROTECT = {"/api": [], "/admin": ["admin"], "/admin/billing": ["billing:read"]}
 
@@ -254,3 +255,21 @@ def test_insufficient_scope_names_what_is_missing() -> None:
         "WWW-Authenticate": 'Bearer error="insufficient_scope"'
     }
     assert authgate.error_headers(InsufficientScope(["admin"])) == {}
+
+
+async def test_roles_granted_on_the_shell_open_a_group_at_the_next_request(
+    gate: AuthGate, settings: Settings
+) -> None:
+    env = environment(settings)
+    async with guarded_client(gate) as client:
+        account = await register_and_login(client)
+        client.cookies.clear()
+        assert (await client.get("/admin/x", headers=bearer(account))).status_code == 403
+
+        ok(env, "users", "grant", account.username, "admin")
+        assert (await client.get("/admin/x", headers=bearer(account))).status_code == 200
+        assert (await client.get("/open/admin", headers=bearer(account))).status_code == 200
+
+        ok(env, "users", "revoke", account.email, "admin")
+        assert (await client.get("/admin/x", headers=bearer(account))).status_code == 403
+        assert (await client.get("/open/admin", headers=bearer(account))).status_code == 403
