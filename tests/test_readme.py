@@ -4,6 +4,9 @@ services in the environment ``Settings.from_env()`` reads), then used as a devel
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +14,8 @@ import httpx
 import pytest
 
 from authgate import AuthGate, Settings
-from tests.conftest import PASSWORD, unique_username
+from tests.conftest import PASSWORD, DatabaseFactory, unique_username
+from tests.processes import free_port, stop_process, wait_until_serving
 from tests.test_mounting import client_of, running
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -140,3 +144,62 @@ async def test_your_own_error_format() -> None:
         assert refused.json() == {"title": "Authentication required", "status": 401}
         bad_login = await client.post("/auth/login", json={"username": "x", "password": "y" * 12})
         assert bad_login.json() == {"title": "Invalid user credentials", "status": 401}
+
+
+def serve(
+    app: str, app_dir: Path, env: dict[str, str], log: Path, *options: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """``uvicorn app`` on a free port, serving; its URL and process."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), *options]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process, log)
+    except BaseException:
+        stop_process(process)
+        raise
+    return url, process
+
+
+async def test_the_mounting_example_under_uvicorn_behind_a_root_path(
+    settings: Settings, new_database: DatabaseFactory, tmp_path: Path
+) -> None:
+    """The README's block as a module, served by uvicorn with ``--root-path`` (a proxy
+    strips ``/myapp``) on an empty database: the lifespan migrates it."""
+    (tmp_path / "readme_app.py").write_text(snippet("## Mounting in any ASGI app"))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AUTHGATE_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env |= {
+        "DATABASE_URL": await new_database(),
+        "REDIS_URL": settings.redis_url or "",
+        "ACCESS_TOKEN_SECRET": settings.access_token_secret,
+        "REFRESH_TOKEN_SECRET": settings.refresh_token_secret,
+        "AUTHGATE_REDIS_PREFIX": settings.redis_prefix,
+        "AUTHGATE_BCRYPT_ROUNDS": "4",
+        "AUTHGATE_REFRESH_COOKIE_PATH": "/myapp/auth",
+    }
+    log = tmp_path / "uvicorn.log"
+    url, process = serve("readme_app:application", tmp_path, env, log, "--root-path", "/myapp")
+    try:
+        async with httpx.AsyncClient(base_url=url, headers={"Origin": url}) as client:
+            await sign_up(client)
+            me = await client.get("/auth/me/")
+            assert me.status_code == 200, me.text
+            username = me.json()["data"]["username"]
+            assert (await client.get("/api/x")).text == f"hello {username}"
+            assert (await client.get("/admin/x")).status_code == 403
+            refresh = client.cookies["refreshToken"]
+            refreshed = await client.post("/auth/refresh-token", json={"refreshToken": refresh})
+            assert refreshed.status_code == 200, refreshed.text
+            assert "Path=/myapp/auth" in refreshed.headers["set-cookie"]
+            assert (await client.post("/auth/logout")).status_code == 200
+            assert (await client.get("/api/x")).status_code == 401
+    finally:
+        stop_process(process)
+    assert "Traceback" not in log.read_text(errors="replace")
