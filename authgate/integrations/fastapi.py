@@ -28,7 +28,6 @@ from fastapi.security import SecurityScopes as SecurityScopes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from authgate.config import Settings
 from authgate.cookies import ACCESS_COOKIE
 from authgate.errors import (
     AuthgateError,
@@ -38,6 +37,7 @@ from authgate.errors import (
     ValidationError,
 )
 from authgate.gate import AuthGate
+from authgate.integrations import check_prefix
 from authgate.openapi import (
     BEARER_SCHEME,
     COOKIE_SCHEME,
@@ -201,7 +201,7 @@ def install(
         ConfigError: ``prefix`` is not the refresh cookie's path.
     """
     prefix = "/" + prefix.strip("/")
-    _check_prefix(gate.settings, prefix)
+    check_prefix(gate.settings, prefix)
     router = gate.router()
     app.state.authgate = gate
     app.mount(prefix, router)
@@ -213,11 +213,3 @@ def install(
             app.add_exception_handler(kind, handler)
     _wrap_lifespan(app, gate)
     _merge_openapi(app, list(router.routes), prefix)
-
-
-def _check_prefix(settings: Settings, prefix: str) -> None:
-    if settings.refresh_cookie_path.rstrip("/") != prefix:
-        raise ConfigError(
-            f"the auth endpoints are mounted at {prefix} but the refresh cookie's path is "
-            f"{settings.refresh_cookie_path}: set AUTHGATE_REFRESH_COOKIE_PATH={prefix}"
-        )
