@@ -202,5 +202,5 @@ async def test_the_docs_can_log_in_and_authorize(client: httpx.AsyncClient) -> N
 
 
 def test_a_prefix_that_is_not_the_refresh_cookie_path_is_refused(settings: Settings) -> None:
-    with pytest.raises(ConfigError, match="AUTHGATE_REFRESH_COOKIE_PATH=/api/auth"):
+    with pytest.raises(ConfigError, match="AUTHGATE_REFRESH_COOKIE_PATH"):
         install(FastAPI(), AuthGate(settings), prefix="/api/auth")

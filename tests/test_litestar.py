@@ -99,11 +99,19 @@ async def test_anonymous_is_401_never_500(client: httpx.AsyncClient) -> None:
     assert_envelope_error(await client.get("/notes", headers=bearer("x.y.z")), 401)
 
 
-async def test_the_scope_guard_answers_403_without_the_scope(client: httpx.AsyncClient) -> None:
+async def test_the_scope_guard_answers_403_until_the_role_is_granted(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
     account = await register_and_login(client)
     client.cookies.clear()
     refused = await client.delete("/notes", headers=bearer(account.access_token))
     assert "admin" in assert_envelope_error(refused, 403)["message"]
+    assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
+    gate: AuthGate = app.state.authgate
+    await gate.accounts.grant_role(account.id, "admin")
+    allowed = await client.delete("/notes", headers=bearer(account.access_token))
+    assert allowed.status_code == 200
+    assert allowed.json() == {"purgedBy": account.username}
 
 
 async def test_a_cookie_request_from_another_origin_is_refused(

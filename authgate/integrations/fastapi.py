@@ -33,11 +33,11 @@ from authgate.errors import (
     AuthgateError,
     ConfigError,
     FieldError,
-    NotAuthenticated,
     ValidationError,
 )
 from authgate.gate import AuthGate
-from authgate.integrations import check_prefix
+from authgate.guards import Protect, refusal
+from authgate.mounting import check_refresh_cookie_path
 from authgate.openapi import (
     BEARER_SCHEME,
     COOKIE_SCHEME,
@@ -104,16 +104,11 @@ async def current_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     """The request's ``Principal``: 401 when anonymous, 403 without a required scope."""
-    if principal is None:
-        raise NotAuthenticated()
-    missing = [scope for scope in security_scopes.scopes if scope not in request.auth.scopes]
-    if missing:
-        raise _InsufficientScope("Requires the scope " + ", ".join(missing))
+    refused = refusal(request.scope, security_scopes.scopes)
+    if refused is not None:
+        raise refused
+    assert principal is not None  # refusal() vouched for the login
     return principal
-
-
-class _InsufficientScope(AuthgateError):
-    status_code = 403
 
 
 async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:
@@ -182,7 +177,7 @@ def install(
     gate: AuthGate,
     *,
     prefix: str = "/auth",
-    protect: Any = (),
+    protect: Protect = (),
     envelope_errors: bool = False,
 ) -> None:
     """Wire ``gate`` into ``app``.
@@ -201,7 +196,7 @@ def install(
         ConfigError: ``prefix`` is not the refresh cookie's path.
     """
     prefix = "/" + prefix.strip("/")
-    check_prefix(gate.settings, prefix)
+    check_refresh_cookie_path(gate.settings, prefix)
     router = gate.router()
     app.state.authgate = gate
     app.mount(prefix, router)

@@ -21,13 +21,14 @@ from litestar.handlers import BaseRouteHandler, asgi
 from litestar.middleware import DefineMiddleware
 from litestar.plugins import InitPluginProtocol
 from litestar.types import Guard, Receive, Scope, Send
+from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
 from authgate.errors import AuthgateError, NotAuthenticated
 from authgate.gate import AuthGate
-from authgate.integrations import check_prefix
+from authgate.guards import Protect, refusal
+from authgate.mounting import check_refresh_cookie_path
 from authgate.principal import AuthenticatedUser
-from authgate.responses import error_response
 from authgate.service import Principal
 from authgate.users.protocol import User
 
@@ -60,18 +61,14 @@ def _optional_user(request: LitestarRequest[Any, Any, Any]) -> User | None:
 def requires_scopes(*scopes: str) -> Guard:
     """A guard: 401 when nobody is logged in, 403 without every one of ``scopes``."""
 
+    required = frozenset(scopes)
+
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal_of(connection)
-        granted = set(connection.scope["auth"].scopes)
-        missing = [scope for scope in scopes if scope not in granted]
-        if missing:
-            raise _InsufficientScope("Requires the scope " + ", ".join(missing))
+        refused = refusal(connection.scope, required)  # type: ignore[arg-type]
+        if refused is not None:
+            raise refused
 
     return guard
-
-
-class _InsufficientScope(AuthgateError):
-    status_code = 403
 
 
 def _to_litestar(response: StarletteResponse) -> LitestarResponse[bytes]:
@@ -93,11 +90,11 @@ class AuthgatePlugin(InitPluginProtocol):
         protect: path prefixes (or prefixes to scopes) the middleware guards.
     """
 
-    def __init__(self, gate: AuthGate, *, prefix: str = "/auth", protect: Any = ()) -> None:
+    def __init__(self, gate: AuthGate, *, prefix: str = "/auth", protect: Protect = ()) -> None:
         self.gate = gate
         self.prefix = "/" + prefix.strip("/")
         self.protect = protect
-        check_prefix(gate.settings, self.prefix)
+        check_refresh_cookie_path(gate.settings, self.prefix)
 
     def _mount(self) -> Any:
         router = self.gate.router()
@@ -118,7 +115,7 @@ class AuthgatePlugin(InitPluginProtocol):
         self, request: LitestarRequest[Any, Any, Any], exc: Exception
     ) -> LitestarResponse[bytes]:
         assert isinstance(exc, AuthgateError)
-        return _to_litestar(error_response(exc))
+        return _to_litestar(self.gate.render_error(StarletteRequest(request.scope), exc))  # type: ignore[arg-type]
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Add the endpoints, the middleware, the lifespan, the error handler and the
