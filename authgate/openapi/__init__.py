@@ -108,6 +108,13 @@ def _operation(op: Operation) -> Schema:
         "responses": {
             str(op.status): _response(op),
             **{
+                str(code): {
+                    "description": op.description or op.summary,
+                    "content": {"application/json": {"schema": success_envelope(code, None)}},
+                }
+                for code in op.also_ok
+            },
+            **{
                 str(code): {"$ref": f"#/components/responses/{_ERRORS[code][0]}"}
                 for code in op.errors
             },

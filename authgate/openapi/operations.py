@@ -37,6 +37,7 @@ class Operation:
         authenticated: whether it needs an access token (cookie or Bearer).
         cookies: ``"set"`` when it sets both token cookies, ``"clear"`` when it clears them.
         description: more words for the interactive docs.
+        also_ok: other success statuses, whose ``data`` is ``null``.
     """
 
     method: str
@@ -51,6 +52,7 @@ class Operation:
     authenticated: bool = False
     cookies: str = ""
     description: str = ""
+    also_ok: tuple[int, ...] = ()
 
 
 def _errors(*statuses: int) -> tuple[int, ...]:
@@ -81,7 +83,8 @@ OPERATIONS: tuple[Operation, ...] = (
         cookies="set",
         description=(
             "Sets the `accessToken` and `refreshToken` cookies. Unknown user and wrong "
-            "password give the same 401; repeated failures give 429 with `Retry-After`."
+            "password give the same 401; repeated failures give 429 with `Retry-After`; "
+            "403 when a verified e-mail address is required and this one is not."
         ),
     ),
     Operation(
@@ -186,12 +189,13 @@ OPERATIONS: tuple[Operation, ...] = (
         "POST",
         "/reset-password",
         "resetPassword",
-        "Set a new password with a reset token",
+        "Set a new password with a reset token; every session ends",
         200,
-        None,
-        _errors(*BODY_ERRORS, CSRF, 429),
+        ref("AuthRevoked"),
+        _errors(*BODY_ERRORS, CSRF),
         body="AuthResetPasswordRequest",
-        description="Revokes every session of the user. A bad token is a 400 on `token`.",
+        cookies="clear",
+        description="An unknown, expired or used token is one 400 with a field error on `token`.",
     ),
     Operation(
         "POST",
@@ -203,6 +207,8 @@ OPERATIONS: tuple[Operation, ...] = (
         _errors(*BODY_ERRORS, 401, CSRF, 429),
         body_required=False,
         authenticated=True,
+        also_ok=(200,),
+        description="200 when the address is already verified.",
     ),
     Operation(
         "POST",
@@ -211,7 +217,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "Verify the e-mail address with a token",
         200,
         ref("AuthUser"),
-        _errors(*BODY_ERRORS, CSRF, 409),
+        _errors(*BODY_ERRORS, CSRF),
         body="AuthTokenRequest",
     ),
     Operation(
@@ -221,9 +227,20 @@ OPERATIONS: tuple[Operation, ...] = (
         "Mail a confirmation link to a new address",
         202,
         None,
-        _errors(*BODY_ERRORS, 401, CSRF, 409, 429),
+        _errors(*BODY_ERRORS, 401, CSRF, 429),
         body="AuthChangeEmailRequest",
         authenticated=True,
         description="The address changes only when the link mailed to it is used.",
+    ),
+    Operation(
+        "POST",
+        "/change-email/confirm",
+        "confirmEmailChange",
+        "Change the address with the token mailed to it",
+        200,
+        ref("AuthUser"),
+        _errors(*BODY_ERRORS, CSRF, 409),
+        body="AuthTokenRequest",
+        description="409 when another account took the address meanwhile.",
     ),
 )
