@@ -53,7 +53,10 @@ SECURITY_SCHEMES: dict[str, Schema] = {
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("AuthBadRequest", "Invalid body: `errors` lists every field problem"),
     401: ("AuthUnauthorized", "Not authenticated (`WWW-Authenticate: Bearer`)"),
-    403: ("AuthForbidden", "Refused: a cookie request from a foreign origin"),
+    403: (
+        "AuthForbidden",
+        "Refused: a cookie request from a foreign origin (at login also: e-mail not verified)",
+    ),
     404: ("AuthNotFound", "Not found"),
     409: ("AuthConflict", "Already taken"),
     413: ("AuthPayloadTooLarge", "Body over the size limit"),
