@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from authgate.config import Settings
 from authgate.errors import ConfigError
 from authgate.guards import Protect
 from authgate.lifespan import serve_lifespan
@@ -16,6 +17,20 @@ from authgate.middleware import AuthMiddleware, route_path
 
 if TYPE_CHECKING:
     from authgate.gate import AuthGate
+
+
+def check_refresh_cookie_path(settings: Settings, prefix: str) -> None:
+    """Refuse a mount ``prefix`` the refresh cookie would not be sent to.
+
+    Raises:
+        ConfigError: ``settings.refresh_cookie_path`` does not end with ``prefix``.
+    """
+    cookie_path = settings.refresh_cookie_path.rstrip("/")
+    if not cookie_path.endswith("/" + prefix.strip("/")):
+        raise ConfigError(
+            f"the refresh cookie's path {cookie_path!r} would not reach {prefix!r}: "
+            "set AUTHGATE_REFRESH_COOKIE_PATH to the prefix (with the app's root path)"
+        )
 
 
 def _with_full_path(scope: Scope) -> Scope:
@@ -46,12 +61,7 @@ class AuthWrapped:
         self.gate = gate
         self.app = app
         self.prefix = "/" + prefix.strip("/")
-        cookie_path = gate.settings.refresh_cookie_path.rstrip("/")
-        if not cookie_path.endswith(self.prefix):
-            raise ConfigError(
-                f"the refresh cookie's path {cookie_path!r} would not reach {self.prefix!r}: "
-                "set AUTHGATE_REFRESH_COOKIE_PATH to the prefix (with the app's root path)"
-            )
+        check_refresh_cookie_path(gate.settings, self.prefix)
         auth = Starlette(
             routes=[Mount(self.prefix, app=gate.router())],
             exception_handlers=gate.exception_handlers,
