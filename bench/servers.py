@@ -65,13 +65,24 @@ def stage(name: str, workdir: Path, redis_url: str | None = None) -> Iterator[St
         asyncio.run(upgrade(url))
         yield Stage(url, redis_url, prefix, workdir)
     finally:
-        client = redis.Redis.from_url(redis_url)
-        try:
-            for key in client.scan_iter(match=f"{prefix}*", count=1000):
-                client.delete(key)
-        finally:
-            client.close()
+        delete_prefix(redis_url, prefix)
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def delete_prefix(redis_url: str, prefix: str) -> None:
+    """Delete every key under ``prefix``, a thousand at a time (there may be millions)."""
+    client = redis.Redis.from_url(redis_url)
+    try:
+        batch: list[bytes] = []
+        for key in client.scan_iter(match=f"{prefix}*", count=1000):
+            batch.append(key)
+            if len(batch) == 1000:
+                client.unlink(*batch)
+                batch = []
+        if batch:
+            client.unlink(*batch)
+    finally:
+        client.close()
 
 
 def example_environment(where: Stage, **settings: str | int) -> dict[str, str]:

@@ -16,7 +16,7 @@ from bench.__main__ import parse_options
 from bench.options import QUICK, Options
 from bench.report import Row, markdown, plot
 from bench.seeding import clone_users, keys_of, kind_of, memory_usage
-from bench.servers import Stage
+from bench.servers import Stage, delete_prefix
 from bench.wrk import parse_output, script_text
 from tests.conftest import redis_prefix_for_run
 
@@ -117,3 +117,15 @@ def test_the_readme_commands_are_the_suite_s() -> None:
     assert quick == QUICK
     assert quick.seconds < full.seconds
     assert out == Path(__file__).resolve().parent.parent / "bench" / "results"
+
+
+def test_a_phase_s_keys_are_deleted_and_no_others(sync_redis: redis.Redis, redis_url: str) -> None:
+    prefix = f"{redis_prefix_for_run()}-bench-{uuid.uuid4().hex[:6]}"
+    pipe = sync_redis.pipeline(transaction=False)
+    for i in range(2500):
+        pipe.set(f"{prefix}:{{user{i}}}:session:s", "x")
+    pipe.set(f"{prefix}x:kept", "x")
+    pipe.execute()
+    delete_prefix(redis_url, f"{prefix}:")
+    assert list(sync_redis.scan_iter(match=f"{prefix}:*", count=1000)) == []
+    assert sync_redis.get(f"{prefix}x:kept") == b"x"
