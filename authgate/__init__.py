@@ -24,6 +24,7 @@ from authgate.errors import (
 from authgate.gate import AuthGate
 from authgate.guards import Protect, requires
 from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.mounting import AuthWrapped
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.principal import AuthenticatedUser, TokenCredentials
 from authgate.responses import (
@@ -49,6 +50,7 @@ __all__ = [
     "AuthGate",
     "AuthMiddleware",
     "AuthService",
+    "AuthWrapped",
     "AuthenticatedUser",
     "AuthgateError",
     "BcryptPasswordHasher",

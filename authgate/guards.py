@@ -31,7 +31,8 @@ WEBSOCKET_POLICY_VIOLATION = 1008
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 
 
-def _scope_names(scopes: str | Sequence[str]) -> frozenset[str]:
+def scope_names(scopes: str | Sequence[str]) -> frozenset[str]:
+    """``"admin"`` or ``["admin", ...]`` as a set of scope names."""
     return frozenset([scopes] if isinstance(scopes, str) else scopes)
 
 
@@ -47,7 +48,9 @@ class RouteGroups:
         if isinstance(protect, str):
             protect = [protect]
         pairs = protect.items() if isinstance(protect, Mapping) else ((p, ()) for p in protect)
-        self.groups = tuple((prefix.rstrip("/"), _scope_names(scopes)) for prefix, scopes in pairs)
+        self.groups = tuple((prefix.rstrip("/"), scope_names(scopes)) for prefix, scopes in pairs)
+        # does some group need more than a login? If not, a logged-in request needs no lookup
+        self.scoped = any(scopes for _, scopes in self.groups)
 
     def __bool__(self) -> bool:
         return bool(self.groups)

@@ -29,7 +29,14 @@ from authgate.errors import (
     ServiceUnavailable,
 )
 from authgate.events import CSRF_REJECTED, SecurityEvents
-from authgate.guards import RENDERER_KEY, Protect, RouteGroups, refusal, renderer_of
+from authgate.guards import (
+    RENDERER_KEY,
+    Protect,
+    RouteGroups,
+    refusal,
+    renderer_of,
+    scope_names,
+)
 from authgate.observer import (
     REQUEST_ANONYMOUS,
     REQUEST_AUTHENTICATED,
@@ -184,15 +191,16 @@ class AuthMiddleware:
             else:
                 scope["user"] = AuthenticatedUser(principal)
                 scope["auth"] = TokenCredentials(principal.claims, scopes_of(principal.user))
-        required = self.groups.required(route_path(scope)) if self.groups else None
-        if required is not None:
-            error = refusal(scope, required, failure)
+        authenticated = scope["user"].is_authenticated
+        groups = self.groups
+        if groups and (groups.scoped or not authenticated):
+            required = groups.required(route_path(scope))
+            error = refusal(scope, required, failure) if required is not None else None
             if error is not None:
                 forbidden = isinstance(error, InsufficientScope)
                 self.observer.request(REQUEST_FORBIDDEN if forbidden else REQUEST_REJECTED)
                 await _refuse(error, scope, receive, send, render)
                 return
-        authenticated = scope["user"].is_authenticated
         self.observer.request(REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS)
         await self.app(scope, receive, send)
 
@@ -202,9 +210,9 @@ class RequireAuth:
     authenticated by ``AuthMiddleware`` (401 otherwise) and hold every one of ``scopes``
     (403 otherwise)."""
 
-    def __init__(self, app: ASGIApp, scopes: Sequence[str] = ()) -> None:
+    def __init__(self, app: ASGIApp, scopes: str | Sequence[str] = ()) -> None:
         self.app = app
-        self.scopes = frozenset(scopes)
+        self.scopes = scope_names(scopes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):

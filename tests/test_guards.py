@@ -16,8 +16,9 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 import authgate
-from authgate import AuthGate, AuthgateError, InsufficientScope
+from authgate import AuthGate, AuthgateError, InsufficientScope, Settings
 from tests.conftest import Account, GateFactory, register_and_login
+from tests.test_cli import environment, ok
 
 PROTECT = {"/api": [], "/admin": ["admin"], "/admin/billing": ["billing:read"]}
 
@@ -47,6 +48,11 @@ async def admin_socket(websocket: WebSocket) -> None:
     await websocket.close()
 
 
+async def plain_socket(websocket: WebSocket) -> None:
+    await websocket.accept()
+    await websocket.close()
+
+
 def guarded_app(gate: AuthGate) -> Starlette:
     return Starlette(
         routes=[
@@ -60,6 +66,7 @@ def guarded_app(gate: AuthGate) -> Starlette:
             Mount("/auth", app=gate.router()),
             Mount("/team", app=gate.require(Starlette(routes=[Route("/x", whoami)]), ["team"])),
             WebSocketRoute("/ws", admin_socket),
+            WebSocketRoute("/admin/ws", plain_socket),
         ],
         middleware=[gate.middleware(protect=PROTECT)],
         exception_handlers=gate.exception_handlers,
@@ -154,7 +161,9 @@ async def test_granted_scopes_open_their_groups_at_the_next_request(
             assert (await client.get("/open/admin", headers=bearer(account))).status_code == 403
 
 
-async def socket_messages(app: Starlette, token: str | None) -> list[dict[str, Any]]:
+async def socket_messages(
+    app: Starlette, token: str | None, path: str = "/ws"
+) -> list[dict[str, Any]]:
     headers = [(b"host", b"testserver")]
     if token is not None:
         headers.append((b"authorization", f"Bearer {token}".encode()))
@@ -162,8 +171,8 @@ async def socket_messages(app: Starlette, token: str | None) -> list[dict[str, A
         "type": "websocket",
         "asgi": {"version": "3.0"},
         "scheme": "ws",
-        "path": "/ws",
-        "raw_path": b"/ws",
+        "path": path,
+        "raw_path": path.encode(),
         "root_path": "",
         "query_string": b"",
         "headers": headers,
@@ -184,16 +193,18 @@ async def socket_messages(app: Starlette, token: str | None) -> list[dict[str, A
     return sent
 
 
-async def test_requires_on_a_websocket(gate: AuthGate) -> None:
+async def test_scopes_on_a_websocket(gate: AuthGate) -> None:
     app = guarded_app(gate)
     async with guarded_client(gate) as client:
         account = await register_and_login(client)
     closed = {"type": "websocket.close", "code": 1008, "reason": ""}
-    assert await socket_messages(app, None) == [closed]
-    assert await socket_messages(app, account.access_token) == [closed]
+    for path in ("/ws", "/admin/ws"):  # the decorator, and the middleware's route group
+        assert await socket_messages(app, None, path) == [closed]
+        assert await socket_messages(app, account.access_token, path) == [closed]
     await gate.accounts.grant_role(account.id, "admin")
-    sent = await socket_messages(app, account.access_token)
-    assert sent[0]["type"] == "websocket.accept"
+    for path in ("/ws", "/admin/ws"):
+        sent = await socket_messages(app, account.access_token, path)
+        assert sent[0]["type"] == "websocket.accept"
 
 
 def test_requires_needs_a_request_or_websocket_argument() -> None:
@@ -254,3 +265,21 @@ def test_insufficient_scope_names_what_is_missing() -> None:
         "WWW-Authenticate": 'Bearer error="insufficient_scope"'
     }
     assert authgate.error_headers(InsufficientScope(["admin"])) == {}
+
+
+async def test_roles_granted_on_the_shell_open_a_group_at_the_next_request(
+    gate: AuthGate, settings: Settings
+) -> None:
+    env = environment(settings)
+    async with guarded_client(gate) as client:
+        account = await register_and_login(client)
+        client.cookies.clear()
+        assert (await client.get("/admin/x", headers=bearer(account))).status_code == 403
+
+        ok(env, "users", "grant", account.username, "admin")
+        assert (await client.get("/admin/x", headers=bearer(account))).status_code == 200
+        assert (await client.get("/open/admin", headers=bearer(account))).status_code == 200
+
+        ok(env, "users", "revoke", account.email, "admin")
+        assert (await client.get("/admin/x", headers=bearer(account))).status_code == 403
+        assert (await client.get("/open/admin", headers=bearer(account))).status_code == 403

@@ -40,12 +40,13 @@ class Lifespan:
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.answers: asyncio.Queue[Message] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
+        self.scope: dict[str, Any] = {**LIFESPAN_SCOPE, "state": {}}
 
     async def _run(self) -> None:
         async def send(message: Message) -> None:
             await self.answers.put(dict(message))
 
-        await self.app(dict(LIFESPAN_SCOPE), self.inbox.get, send)
+        await self.app(self.scope, self.inbox.get, send)
 
     async def tell(self, kind: str) -> Message:
         """Send ``lifespan.<kind>``; the app's answer."""
@@ -60,13 +61,13 @@ class Lifespan:
 
 
 @asynccontextmanager
-async def running(app: ASGIApp) -> AsyncIterator[None]:
-    """``app`` started, and shut down at the end, by its ASGI lifespan."""
+async def running(app: ASGIApp) -> AsyncIterator[dict[str, Any]]:
+    """``app`` started, and shut down at the end, by its ASGI lifespan; the lifespan state."""
     lifespan = Lifespan(app)
     started = await lifespan.tell("startup")
     assert started == {"type": "lifespan.startup.complete"}, started
     try:
-        yield
+        yield lifespan.scope["state"]
     finally:
         stopped = await lifespan.tell("shutdown")
         await lifespan.ended()
@@ -172,7 +173,7 @@ async def test_a_wrapped_starlette_app_keeps_its_lifespan_and_roles(settings: Se
 
     @authgate.requires("admin")
     async def admin(request: Request) -> JSONResponse:
-        return JSONResponse({"user": request.user.username, "greeting": request.state.greeting})
+        return JSONResponse({"admin": request.user.username})
 
     async def data(request: Request) -> JSONResponse:
         return JSONResponse(
@@ -193,8 +194,9 @@ async def test_a_wrapped_starlette_app_keeps_its_lifespan_and_roles(settings: Se
         lifespan=lifespan,
     )
     wrapped = gate.wrap(inner, protect={"/api": []})
-    async with running(wrapped), client_of(wrapped) as client:
+    async with running(wrapped) as state, client_of(wrapped) as client:
         assert phases == ["started"]
+        assert state == {"greeting": "hello"}  # the app's lifespan state reaches the server
         await whole_flow(client)
         login = await client.post("/auth/login", json={"username": "nobody", "password": "x" * 12})
         assert login.status_code == 401
@@ -214,6 +216,33 @@ async def test_a_failing_start_up_of_the_app_fails_the_lifespan(settings: Settin
     assert answer["type"] == "lifespan.startup.failed"
     assert "no config" in answer["message"]
     await server.ended()
+
+
+async def test_a_failing_shut_down_of_the_app_still_shuts_authgate_down(
+    settings: Settings,
+) -> None:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        raise RuntimeError("could not flush")
+
+    gate = AuthGate(settings)
+    shut_down: list[bool] = []
+    shutdown = gate.shutdown
+
+    async def recorded_shutdown() -> None:
+        shut_down.append(True)
+        await shutdown()
+
+    gate.shutdown = recorded_shutdown  # type: ignore[method-assign]
+    server = Lifespan(gate.wrap(Starlette(lifespan=lifespan)))
+    assert await server.tell("startup") == {"type": "lifespan.startup.complete"}
+    assert await gate.service.health() == {"redis": "ok", "database": "ok"}
+    answer = await server.tell("shutdown")
+    assert answer["type"] == "lifespan.shutdown.failed"
+    assert "could not flush" in answer["message"]
+    await server.ended()
+    assert shut_down == [True]
 
 
 async def test_the_refresh_cookie_must_reach_the_prefix(settings: Settings) -> None:
