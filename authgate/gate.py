@@ -26,6 +26,9 @@ from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.migrations import upgrade
 from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
+from authgate.recovery.mailer import LogMailer, Mailer, SmtpMailer
+from authgate.recovery.outbox import Outbox
+from authgate.recovery.templates import MailTemplates
 from authgate.responses import EXCEPTION_HANDLERS, envelope
 from authgate.routes import auth_router
 from authgate.service import AuthService
@@ -54,6 +57,9 @@ class AuthGate:
         hasher: defaults to bcrypt with ``bcrypt_rounds``.
         throttle: bring your own ``LoginThrottle``; defaults to Redis on ``redis_url``.
         on_event: async hooks called with every ``SecurityEvent``.
+        mailer: bring your own ``Mailer``; defaults to SMTP on ``smtp_url``, else (in
+            development only) a mailer that writes each mail to the log.
+        mail_templates: replace the subjects and bodies of the mails.
     """
 
     def __init__(
@@ -65,6 +71,8 @@ class AuthGate:
         hasher: PasswordHasher | None = None,
         throttle: LoginThrottle | None = None,
         on_event: Sequence[EventHook] = (),
+        mailer: Mailer | None = None,
+        mail_templates: MailTemplates | None = None,
     ) -> None:
         # checked() again: a Settings(...) built in code gets the same guard as from_env()
         self.settings = (settings if settings is not None else Settings.from_env()).checked()
@@ -109,6 +117,26 @@ class AuthGate:
             observer=self.observers,
         )
         self.accounts = Accounts(self.service)
+        self.mail_configured = mailer is not None or self.settings.smtp_url is not None
+        self.outbox = Outbox(mailer or self._default_mailer(), self.observers)
+        self.mail_templates = mail_templates or MailTemplates()
+        if self.settings.production and self.settings.public_url is None:
+            raise ConfigError(
+                "AUTHGATE_PUBLIC_URL must be set in production: the links in password reset "
+                "and verification mails are built from it"
+            )
+
+    def _default_mailer(self) -> Mailer:
+        settings = self.settings
+        if settings.smtp_url is not None:
+            return SmtpMailer(settings.smtp_url, settings.mail_from)
+        if settings.production:
+            raise ConfigError(
+                "AUTHGATE_SMTP_URL must be set in production: password reset and e-mail "
+                "verification need a mailer (or pass AuthGate(mailer=...))"
+            )
+        logger.warning("AUTHGATE_SMTP_URL is not set: mails are written to the log, not sent")
+        return LogMailer()
 
     def router(self) -> Router:
         """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
@@ -177,6 +205,7 @@ class AuthGate:
                 logger.warning("database unreachable at start-up; answering 503 until it is back")
                 self._table_task = asyncio.create_task(self._migrate_when_reachable(users))
         await self.service.hasher.dummy_verify("warm-up")
+        self.outbox.start()
 
     async def _migrate_when_reachable(self, users: SqlAlchemyUserStore) -> None:
         while True:
@@ -189,7 +218,8 @@ class AuthGate:
             return
 
     async def shutdown(self) -> None:
-        """Close the connections authgate opened."""
+        """Send the queued mail (briefly), then close the connections authgate opened."""
+        await self.outbox.stop()
         if self._table_task is not None:
             self._table_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
