@@ -26,8 +26,12 @@ from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.migrations import upgrade
 from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
+from authgate.recovery.flows import RecoveryFlows
+from authgate.recovery.limits import RecoveryLimits
 from authgate.recovery.mailer import LogMailer, Mailer, SmtpMailer
+from authgate.recovery.onetime import OneTimeTokens
 from authgate.recovery.outbox import Outbox
+from authgate.recovery.routes import RecoveryEndpoints
 from authgate.recovery.templates import MailTemplates
 from authgate.responses import EXCEPTION_HANDLERS, envelope
 from authgate.routes import auth_router
@@ -77,17 +81,15 @@ class AuthGate:
         # checked() again: a Settings(...) built in code gets the same guard as from_env()
         self.settings = (settings if settings is not None else Settings.from_env()).checked()
         self.engine: AsyncEngine | None = None
-        self.redis: Redis | RedisCluster | None = None
         self._table_task: asyncio.Task[None] | None = None
         if users is None:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
-        if sessions is None or throttle is None:
-            self.redis = connect_redis(
-                self.settings.redis_url, max_connections=self.settings.redis_max_connections
-            )
+        # the default sessions and throttle, and always the recovery flows' tokens
+        self.redis: Redis | RedisCluster = connect_redis(
+            self.settings.redis_url, max_connections=self.settings.redis_max_connections
+        )
         if throttle is None:
-            assert self.redis is not None
             throttle = RedisLoginThrottle(
                 self.redis,
                 prefix=self.settings.redis_prefix,
@@ -96,7 +98,6 @@ class AuthGate:
                 window_seconds=self.settings.login_window,
             )
         if sessions is None:
-            assert self.redis is not None
             sessions = RedisSessionStore(
                 self.redis,
                 prefix=self.settings.redis_prefix,
@@ -119,7 +120,20 @@ class AuthGate:
         self.accounts = Accounts(self.service)
         self.mail_configured = mailer is not None or self.settings.smtp_url is not None
         self.outbox = Outbox(mailer or self._default_mailer(), self.observers)
-        self.mail_templates = mail_templates or MailTemplates()
+        self.recovery = RecoveryFlows(
+            self.service,
+            tokens=OneTimeTokens(self.redis, prefix=self.settings.redis_prefix),
+            limits=RecoveryLimits(
+                self.redis,
+                prefix=self.settings.redis_prefix,
+                per_address=self.settings.recovery_max_per_address,
+                per_ip=self.settings.recovery_max_per_ip,
+            ),
+            outbox=self.outbox,
+            templates=mail_templates or MailTemplates(),
+            verify_on_register=self.mail_configured,
+        )
+        self.events.add_hook(self.recovery.on_event)
         if self.settings.production and self.settings.public_url is None:
             raise ConfigError(
                 "AUTHGATE_PUBLIC_URL must be set in production: the links in password reset "
@@ -140,7 +154,9 @@ class AuthGate:
 
     def router(self) -> Router:
         """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
-        return auth_router(self.service)
+        router = auth_router(self.service)
+        router.routes.extend(RecoveryEndpoints(self.recovery).routes())
+        return router
 
     def middleware(self, protect: Sequence[str] = ()) -> Middleware:
         """``AuthMiddleware`` for ``Starlette(middleware=[...])``, guarding ``protect``."""
@@ -225,8 +241,7 @@ class AuthGate:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._table_task
             self._table_task = None
-        if self.redis is not None:
-            await self.redis.aclose()
+        await self.redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()
 

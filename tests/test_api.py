@@ -25,7 +25,16 @@ from tests.conftest import (
     unique_username,
 )
 
-PUBLIC_USER_KEYS = {"id", "username", "email", "fullName", "avatarUrl", "createdAt", "roles"}
+PUBLIC_USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "fullName",
+    "avatarUrl",
+    "createdAt",
+    "roles",
+    "emailVerified",
+}
 # What a browser sends with a same-origin POST; keeps cookie requests honest about CSRF.
 SAME_ORIGIN = {"Origin": "http://testserver"}
 MAX_BODY = 64 * 1024

@@ -1,11 +1,14 @@
 """The outbox: mail leaves in a background task, never inside a request's time.
 
-A flow ``submit``\\ s a finished message and returns at once; one asyncio task, started
+A flow submits a finished message and returns at once; one asyncio task, started
 and stopped with the gate's lifespan, hands each message to the mailer, retrying a failed
 send a few times with a growing pause. A message that still fails, or that finds the
-queue full, is logged as an error with its kind and recipient: never lost silently. The
-answer a client gets therefore never depends on how fast, or whether, the SMTP server
-answers.
+queue full, is logged as an error with its kind and recipient: never lost silently.
+
+So the answer a client gets never depends on how fast, or whether, the SMTP server
+answers. The task also waits a short random moment before sending what has queued up,
+so the work of sending does not follow the request that asked for it (which would let
+a client time whether a mail went out).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 
 from authgate.observer import Observer
 from authgate.recovery.mailer import Mailer, MailMessage
@@ -22,6 +26,7 @@ logger = logging.getLogger("authgate.mail")
 SEND_ATTEMPTS = 4
 FIRST_RETRY_SECONDS = 1.0
 MAX_QUEUED = 1000
+JITTER_SECONDS = 0.2
 STOP_SECONDS = 5.0
 
 
@@ -36,11 +41,13 @@ class Outbox:
         attempts: int = SEND_ATTEMPTS,
         first_retry_seconds: float = FIRST_RETRY_SECONDS,
         max_queued: int = MAX_QUEUED,
+        jitter_seconds: float = JITTER_SECONDS,
     ) -> None:
         self.mailer = mailer
         self._observer = observer
         self._attempts = attempts
         self._first_retry = first_retry_seconds
+        self._jitter = jitter_seconds
         self._queue: asyncio.Queue[MailMessage] = asyncio.Queue(max_queued)
         self._task: asyncio.Task[None] | None = None
 
@@ -75,12 +82,17 @@ class Outbox:
         await self._queue.join()
 
     async def _run(self) -> None:
+        random = secrets.SystemRandom()
         while True:
-            message = await self._queue.get()
-            try:
-                await self._deliver(message)
-            finally:
-                self._queue.task_done()
+            batch = [await self._queue.get()]
+            await asyncio.sleep(random.uniform(0, self._jitter))
+            while not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            for message in batch:
+                try:
+                    await self._deliver(message)
+                finally:
+                    self._queue.task_done()
 
     async def _deliver(self, message: MailMessage) -> None:
         pause = self._first_retry
