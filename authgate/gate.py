@@ -20,10 +20,12 @@ from starlette.types import ASGIApp
 
 from authgate.accounts import Accounts
 from authgate.config import Settings
-from authgate.errors import ConfigError, ServiceUnavailable
+from authgate.errors import AuthgateError, ConfigError, ServiceUnavailable
 from authgate.events import EventHook, SecurityEvents
+from authgate.guards import Protect
 from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.migrations import upgrade
+from authgate.mounting import AuthWrapped
 from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.recovery.flows import RecoveryFlows
@@ -33,7 +35,7 @@ from authgate.recovery.onetime import OneTimeTokens
 from authgate.recovery.outbox import Outbox
 from authgate.recovery.routes import RecoveryEndpoints
 from authgate.recovery.templates import MailTemplates
-from authgate.responses import EXCEPTION_HANDLERS, envelope
+from authgate.responses import EXCEPTION_HANDLERS, ErrorRenderer, envelope, render_envelope
 from authgate.routes import auth_router
 from authgate.service import AuthService
 from authgate.sessions.connection import connect_redis
@@ -64,6 +66,9 @@ class AuthGate:
         mailer: bring your own ``Mailer``; defaults to SMTP on ``smtp_url``, else (in
             development only) a mailer that writes each mail to the log.
         mail_templates: replace the subjects and bodies of the mails.
+        render_error: turns an error (401, 403, ...) into the response the app wants; used
+            by the middleware, the router, ``requires`` and the exception handlers. Default:
+            the JSON envelope.
     """
 
     def __init__(
@@ -77,6 +82,7 @@ class AuthGate:
         on_event: Sequence[EventHook] = (),
         mailer: Mailer | None = None,
         mail_templates: MailTemplates | None = None,
+        render_error: ErrorRenderer = render_envelope,
     ) -> None:
         # checked() again: a Settings(...) built in code gets the same guard as from_env()
         self.settings = (settings if settings is not None else Settings.from_env()).checked()
@@ -118,6 +124,7 @@ class AuthGate:
             observer=self.observers,
         )
         self.accounts = Accounts(self.service)
+        self.render_error = render_error
         self.mail_configured = mailer is not None or self.settings.smtp_url is not None
         self.outbox = Outbox(mailer or self._default_mailer(), self.observers)
         self.recovery = RecoveryFlows(
@@ -154,21 +161,20 @@ class AuthGate:
 
     def router(self) -> Router:
         """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
-        router = auth_router(self.service)
-        router.routes.extend(RecoveryEndpoints(self.recovery).routes())
+        router = auth_router(self.service, self.render_error)
+        router.routes.extend(RecoveryEndpoints(self.recovery, self.render_error).routes())
         return router
 
-    def middleware(self, protect: Sequence[str] = ()) -> Middleware:
-        """``AuthMiddleware`` for ``Starlette(middleware=[...])``, guarding ``protect``."""
-        return Middleware(
-            AuthMiddleware,
-            authenticator=self.service,
-            protect=protect,
-            trusted_origins=self.settings.trusted_origins,
-            events=self.events,
-            trusted_proxies=self.settings.trusted_proxies,
-            observer=self.observers,
-        )
+    def middleware(self, protect: Protect = ()) -> Middleware:
+        """``AuthMiddleware`` with every setting of the gate, for ``Starlette(middleware=[...])``,
+        guarding ``protect`` (prefixes, or a mapping of prefixes to required scopes)."""
+        return Middleware(AuthMiddleware, gate=self, protect=protect)
+
+    def wrap(self, app: ASGIApp, *, prefix: str = "/auth", protect: Protect = ()) -> AuthWrapped:
+        """``app`` with authgate wired in, for any ASGI app: the auth endpoints at ``prefix``,
+        ``AuthMiddleware`` with every setting of the gate guarding ``protect``, and the
+        lifespan (this gate's start-up and shut-down around the app's own, if it has one)."""
+        return AuthWrapped(self, app, prefix=prefix, protect=protect)
 
     def enable_metrics(self) -> PrometheusMetrics:
         """This gate's Prometheus metrics, made and wired up at the first call (needs the
@@ -198,14 +204,22 @@ class AuthGate:
 
         return Route(path, jwks, methods=["GET"])
 
-    def require(self, app: ASGIApp) -> RequireAuth:
-        """Wrap a ``Router`` or ASGI app so every request in it must be authenticated."""
-        return RequireAuth(app)
+    def require(self, app: ASGIApp, scopes: Sequence[str] = ()) -> RequireAuth:
+        """Wrap a ``Router`` or ASGI app so every request in it must be authenticated and
+        hold every one of ``scopes``."""
+        return RequireAuth(app, scopes)
 
     @property
     def exception_handlers(self) -> dict[Any, Any]:
-        """Handlers that put every error, 404 and 405 included, in the envelope."""
-        return dict(EXCEPTION_HANDLERS)
+        """Handlers that put every error, 404 and 405 included, in the envelope (authgate's
+        errors through the gate's ``render_error``)."""
+        render = self.render_error
+
+        async def handle_authgate_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, AuthgateError)
+            return render(request, exc)
+
+        return {**EXCEPTION_HANDLERS, AuthgateError: handle_authgate_error}
 
     async def startup(self, *, create_tables: bool = True) -> None:
         """Migrate the database to the current schema if needed and prepare the dummy hash.

@@ -20,6 +20,8 @@ MAX_FULL_NAME = 100
 MAX_URL = 2048
 MAX_LOGIN = 320
 ROLE = re.compile(r"[a-z0-9_.:\-]{1,64}")
+# scopes the middleware gives by itself (authgate.principal): a role must not fake them
+RESERVED_ROLES = frozenset({"authenticated", "verified"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -256,5 +258,10 @@ def parse_role(name: str) -> str:
         raise ValidationError(
             "Invalid role name",
             errors=[FieldError("role", "must be 1 to 64 of a-z, 0-9, '_', '.', ':' or '-'")],
+        )
+    if name in RESERVED_ROLES:
+        raise ValidationError(
+            "Invalid role name",
+            errors=[FieldError("role", f"'{name}' is a scope authgate gives by itself")],
         )
     return name

@@ -16,7 +16,7 @@ from authgate.recovery.bodies import (
     parse_token,
 )
 from authgate.recovery.flows import RecoveryFlows
-from authgate.responses import envelope
+from authgate.responses import ErrorRenderer, envelope, render_envelope
 from authgate.routes import client_of, in_envelope, principal_of
 from authgate.sessions.protocol import ClientInfo
 
@@ -26,8 +26,9 @@ RESET_LINK_SENT = "If an account uses this address, a link to reset its password
 class RecoveryEndpoints:
     """The endpoints of contract §10, bound to one ``RecoveryFlows``."""
 
-    def __init__(self, flows: RecoveryFlows) -> None:
+    def __init__(self, flows: RecoveryFlows, render_error: ErrorRenderer = render_envelope) -> None:
         self.flows = flows
+        self.render = render_error
         self.settings = flows.settings
         self.trusted_proxies = parse_networks(flows.settings.trusted_proxies)
 
@@ -72,18 +73,22 @@ class RecoveryEndpoints:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/forgot-password", in_envelope(self.forgot_password), methods=["POST"]),
-            Route("/reset-password", in_envelope(self.reset_password), methods=["POST"]),
+            Route(
+                "/forgot-password", in_envelope(self.forgot_password, self.render), methods=["POST"]
+            ),
+            Route(
+                "/reset-password", in_envelope(self.reset_password, self.render), methods=["POST"]
+            ),
             Route(
                 "/verify-email/request",
-                in_envelope(self.request_verification),
+                in_envelope(self.request_verification, self.render),
                 methods=["POST"],
             ),
-            Route("/verify-email", in_envelope(self.verify_email), methods=["POST"]),
-            Route("/change-email", in_envelope(self.change_email), methods=["POST"]),
+            Route("/verify-email", in_envelope(self.verify_email, self.render), methods=["POST"]),
+            Route("/change-email", in_envelope(self.change_email, self.render), methods=["POST"]),
             Route(
                 "/change-email/confirm",
-                in_envelope(self.confirm_email_change),
+                in_envelope(self.confirm_email_change, self.render),
                 methods=["POST"],
             ),
         ]
