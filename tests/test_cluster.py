@@ -239,3 +239,28 @@ def test_cluster_really_spreads_slots(cluster_url: str) -> None:
         assert int(info["cluster_slots_assigned"]) == 16384
     finally:
         node.close()
+
+
+async def test_a_batch_of_checks_spread_over_every_node(cluster: RedisCluster) -> None:
+    store = RedisSessionStore(cluster, prefix=redis_prefix_for_run())
+    user_ids = users_on_every_node(cluster, store) * 2
+    sessions = [(user_id, uuid.uuid4().hex) for user_id in user_ids]
+    for user_id, sid in sessions:
+        jti, iat, exp = refresh_claims()
+        await store.create(user_id, sid, jti, iat, exp, BROWSER)
+    await store.cache_user(user_ids[0], {"id": user_ids[0]}, 30)
+    revoked = {1, 3}
+    for index in revoked:
+        assert await store.revoke(*sessions[index])
+
+    before = store.checks.batches
+    answers = await asyncio.gather(*(store.lookup(*session) for session in sessions))
+
+    assert store.checks.batches - before == 1  # one pipeline, one round trip per node
+    assert [a.alive for a in answers] == [i not in revoked for i in range(len(sessions))]
+    cached = {"id": user_ids[0]}
+    assert [a.cached_user for a in answers] == [
+        cached if user_id == user_ids[0] else None for user_id, _ in sessions
+    ]
+    for user_id in set(user_ids):
+        await store.revoke_all(user_id)

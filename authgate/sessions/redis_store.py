@@ -22,6 +22,8 @@ from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
 from authgate.errors import ServiceUnavailable
+from authgate.sessions.batch import CoalescingReader
+from authgate.sessions.connection import WaitingRedisCluster
 from authgate.sessions.protocol import (
     ClientInfo,
     Rotation,
@@ -59,6 +61,13 @@ async def redis_errors() -> AsyncIterator[None]:
         raise ServiceUnavailable("Session store unavailable") from exc
 
 
+def unavailable(cause: Exception) -> Exception:
+    """The error of one session check whose batch failed: whatever the cause, fail closed."""
+    error = ServiceUnavailable("Session store unavailable")
+    error.__cause__ = cause
+    return error
+
+
 class RedisSessionStore:
     """``SessionStore`` on Redis or Redis Cluster, one Lua script per multi-key change."""
 
@@ -77,6 +86,7 @@ class RedisSessionStore:
         self._grace_ms = grace_seconds * 1000
         self._clock = clock
         self._scripts = {name: client.register_script(load_script(name)) for name in _SCRIPT_NAMES}
+        self.checks = CoalescingReader(self._read_checks, unavailable)
 
     # -- keys -------------------------------------------------------------------------
 
@@ -163,8 +173,9 @@ class RedisSessionStore:
         return Rotation(outcome)
 
     async def lookup(self, user_id: str, sid: str) -> SessionLookup:
-        alive, cached = await self._run(
-            "lookup", [self.session_key(user_id, sid), self.user_key(user_id)], []
+        # coalesced with the other checks of this event-loop turn (see batch.py)
+        alive, cached = await self.checks.check(
+            self.session_key(user_id, sid), self.user_key(user_id)
         )
         user: dict[str, Any] | None = None
         if cached:
@@ -174,6 +185,24 @@ class RedisSessionStore:
                 decoded = None
             user = decoded if isinstance(decoded, dict) else None
         return SessionLookup(alive=bool(alive), cached_user=user)
+
+    async def _read_checks(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
+        """One round trip for many session checks: one script call on a single Redis, one
+        pipeline on a Cluster (redis-py sends it as one round trip per node)."""
+        if isinstance(self.client, RedisCluster):
+            pipe = self.client.pipeline()
+            for session_key, user_key in pairs:
+                pipe.exists(session_key)
+                pipe.get(user_key)
+            if isinstance(self.client, WaitingRedisCluster):
+                async with self.client.slot():
+                    flat = await pipe.execute()
+            else:
+                flat = await pipe.execute()
+        else:
+            keys = [key for pair in pairs for key in pair]
+            flat = await self._scripts["lookup"](keys=keys, args=[])
+        return [(bool(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     async def revoke(self, user_id: str, sid: str) -> bool:
         deleted = await self._run(
