@@ -15,6 +15,7 @@ import redis
 from redis.asyncio import RedisCluster
 
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
+from authgate.sessions.redis_store import device_of
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
 from tests.processes import RedisServer, free_port, wait_until
 
@@ -132,7 +133,7 @@ async def session_lifecycle(store: RedisSessionStore, user_id: str) -> None:
         await store.create(user_id, each, jti, iat, exp, BROWSER)
     listed = await store.list(user_id)
     assert {s.id for s in listed} == set(sids)
-    assert {(s.ip, s.user_agent) for s in listed} == {(BROWSER.ip, BROWSER.user_agent)}
+    assert {(s.ip, s.device) for s in listed} == {(BROWSER.ip, device_of(BROWSER.user_agent))}
     assert await store.revoke(user_id, sids[0]) is True
     assert await store.revoke_all(user_id, keep_sid=sids[1]) == 2
     assert [s.id for s in await store.list(user_id)] == [sids[1]]

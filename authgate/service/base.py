@@ -11,7 +11,7 @@ from authgate.passwords import PasswordHasher
 from authgate.service.results import TokenPair, without_hash
 from authgate.sessions.protocol import ClientInfo, SessionStore
 from authgate.throttle import LoginThrottle
-from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_token_id
+from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_session_id
 from authgate.users.protocol import User, UserStore
 
 logger = logging.getLogger("authgate")
@@ -42,7 +42,7 @@ class ServiceBase:
         self.observer = observer if observer is not None else Observers()
 
     async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
-        sid = new_token_id()
+        sid = new_session_id()
         refresh = self.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
         await self.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
         return self._pair(refresh)

@@ -3,8 +3,8 @@
 Every key of one user shares the Cluster hash tag ``{<user id>}``, so each Lua script
 touches a single slot and runs atomically on a single Redis or on Redis Cluster::
 
-    <prefix>:{<user id>}:session:<sid>   hash: jti, prev_jti, rotated_at, iat, exp,
-                                         created_at, last_used_at, ip, ua   (TTL: refresh exp)
+    <prefix>:{<user id>}:session:<sid>   hash: j jti, p previous jti, i iat, c created,
+                                         l last used, a ip, d device      (TTL: refresh exp)
     <prefix>:{<user id>}:sessions        zset: sid -> expiry ms            (TTL: latest expiry)
     <prefix>:{<user id>}:user            the cached user as JSON           (TTL: user cache)
 """
@@ -21,6 +21,7 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
+from authgate.devices import describe_device
 from authgate.errors import ServiceUnavailable
 from authgate.sessions.batch import CoalescingReader
 from authgate.sessions.connection import WaitingRedisCluster
@@ -32,9 +33,10 @@ from authgate.sessions.protocol import (
     SessionLookup,
 )
 
-MAX_USER_AGENT = 256
 REVOKE_ALL_ATTEMPTS = 20
-MAX_IP = 64
+MAX_IP = 45  # the longest textual IPv6 address
+# under Redis's hash-max-listpack-value (64 bytes), so a session stays a compact listpack
+MAX_DEVICE_BYTES = 60
 
 
 def load_script(name: str) -> str:
@@ -50,6 +52,12 @@ _SCRIPT_NAMES = (
     "revoke_all_sessions",
     "list_sessions",
 )
+
+
+def device_of(user_agent: str) -> str:
+    """What a session keeps of its user agent: the readable device, at most 60 bytes."""
+    device = describe_device(user_agent).encode()[:MAX_DEVICE_BYTES]
+    return device.decode(errors="ignore")
 
 
 @asynccontextmanager
@@ -137,7 +145,7 @@ class RedisSessionStore:
                 exp,
                 now,
                 client.ip[:MAX_IP],
-                client.user_agent[:MAX_USER_AGENT],
+                device_of(client.user_agent),
                 *victims,
             ],
         )
@@ -163,7 +171,7 @@ class RedisSessionStore:
                 self._now_ms(),
                 self._grace_ms,
                 client.ip[:MAX_IP],
-                client.user_agent[:MAX_USER_AGENT],
+                device_of(client.user_agent),
                 sid,
             ],
         )
@@ -246,10 +254,12 @@ class RedisSessionStore:
                 id=flat[i],
                 created_at_ms=int(flat[i + 1]),
                 last_used_at_ms=int(flat[i + 2]),
-                ip=flat[i + 3] or "",
-                user_agent=flat[i + 4] or "",
+                ip=flat[i + 3],
+                # a session of an older authgate kept the raw agent, and no device
+                user_agent=flat[i + 5] or flat[i + 4],
+                device=flat[i + 4] or describe_device(flat[i + 5]),
             )
-            for i in range(0, len(flat), 5)
+            for i in range(0, len(flat), 6)
         ]
         return sorted(sessions, key=lambda s: s.created_at_ms)
 
