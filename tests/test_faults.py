@@ -69,7 +69,9 @@ async def test_a_burst_larger_than_the_pool_waits_for_connections(
         answers = await asyncio.gather(*profiles, *logins)
 
         statuses = [answer.status_code for answer in answers]
-        assert statuses == [200] * len(answers), {status: statuses.count(status) for status in statuses}
+        assert statuses == [200] * len(answers), {
+            status: statuses.count(status) for status in statuses
+        }
         assert gate.redis is not None
         assert len(await gate.redis.client_list()) == POOL  # asked on one of them
 

@@ -15,6 +15,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
@@ -52,6 +53,17 @@ _SCRIPT_NAMES = (
     "revoke_all_sessions",
     "list_sessions",
 )
+
+
+@lru_cache(maxsize=1024)
+def decode_user(raw: str) -> dict[str, Any] | None:
+    """A cached user entry, decoded once per distinct entry: the same text gives the same
+    (read-only) dict, so the service can reuse the user it built from it."""
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 def device_of(user_agent: str) -> str:
@@ -185,14 +197,7 @@ class RedisSessionStore:
         alive, cached = await self.checks.check(
             self.session_key(user_id, sid), self.user_key(user_id)
         )
-        user: dict[str, Any] | None = None
-        if cached:
-            try:
-                decoded = json.loads(cached)
-            except ValueError:
-                decoded = None
-            user = decoded if isinstance(decoded, dict) else None
-        return SessionLookup(alive=bool(alive), cached_user=user)
+        return SessionLookup(alive=alive, cached_user=decode_user(cached) if cached else None)
 
     async def _read_checks(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
         """One round trip for many session checks: one script call on a single Redis, one
