@@ -3,6 +3,7 @@ user's roles and ``verified``; a role change is seen at the next request on ever
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -65,12 +66,9 @@ async def test_roles_are_scopes_at_the_next_request_on_every_gate(make_gate: Gat
 
 
 def test_a_verified_email_adds_the_verified_scope() -> None:
-    class VerifiedUser(User):
-        email_verified = True
-
     user = User("id", "ann", "ann@example.com", "Ann", None, True, None, frozenset({"b", "a"}))  # type: ignore[arg-type]
     assert scopes_of(user) == ["authenticated", "a", "b"]
-    verified = VerifiedUser(**{name: getattr(user, name) for name in User.__slots__})
+    verified = dataclasses.replace(user, email_verified=True)
     assert scopes_of(verified) == ["authenticated", "a", "b", "verified"]
 
 
