@@ -13,7 +13,7 @@ import redis
 
 from authgate import AuthGate, Settings
 from authgate.sessions.protocol import ClientInfo
-from authgate.tokens import TokenKind, new_token_id
+from authgate.tokens import TokenKind, new_session_id
 from bench.servers import Stage, example_environment
 
 # a browser's user agent of 120 characters (Chrome 131 as Edge on Windows)
@@ -33,7 +33,7 @@ async def _create(where: Stage, count: int) -> list[str]:
     users = [str(uuid.uuid4()) for _ in range(count)]
 
     async def one(user_id: str) -> None:
-        sid = new_token_id()
+        sid = new_session_id()  # as the service opens a session at login
         refresh = service.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
         await service.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
 
