@@ -179,6 +179,13 @@ async def test_the_openapi_document_has_the_auth_endpoints_and_security(
         {"accessTokenCookie": ["admin"]},
     ]
     assert paths["/auth/me"]["get"]["security"] == [{"bearerAuth": []}, {"accessTokenCookie": []}]
+    # and document their refusals: 401 when they need a login, 403 when they need a scope
+    assert paths["/notes"]["get"]["responses"]["401"] == {
+        "$ref": "#/components/responses/AuthUnauthorized"
+    }
+    assert "403" not in paths["/notes"]["get"]["responses"]
+    assert set(paths["/notes"]["delete"]["responses"]) >= {"401", "403"}
+    assert "401" not in paths["/hello"]["get"]["responses"]
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text

@@ -22,7 +22,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security import SecurityScopes as SecurityScopes
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -137,9 +139,41 @@ def _merge_openapi(app: FastAPI, routes: list[Any], prefix: str) -> None:
             tags = document.setdefault("tags", [])
             if not any(tag.get("name") == "auth" for tag in tags):
                 tags.append({"name": "auth", "description": "Login, tokens and sessions"})
+            _document_refusals(app, document)
         return app.openapi_schema or original()
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _needs_login(dependant: Dependant) -> bool:
+    return any(sub.call is current_principal or _needs_login(sub) for sub in dependant.dependencies)
+
+
+def _document_refusals(app: FastAPI, document: dict[str, Any]) -> None:
+    """The 401 (and, with scopes, 403) of each operation that depends on ``current_user``."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not _needs_login(route.dependant):
+            continue
+        for method in route.methods or ():
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"$ref": "#/components/responses/AuthUnauthorized"})
+            if any(scopes for entry in operation.get("security", []) for scopes in entry.values()):
+                responses.setdefault("403", INSUFFICIENT_SCOPE)
+
+
+INSUFFICIENT_SCOPE: dict[str, Any] = {
+    "description": "Logged in without a scope (role) the operation requires",
+    "headers": {
+        "WWW-Authenticate": {
+            "schema": {"type": "string"},
+            "description": '`Bearer error="insufficient_scope"` for Bearer requests',
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthError"}}},
+}
 
 
 def _wrap_lifespan(app: FastAPI, gate: AuthGate) -> None:
