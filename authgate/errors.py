@@ -12,6 +12,9 @@ The whole tree::
     │   ├── InvalidToken            a token failed verification
     │   └── SessionRevoked          the token's session is gone, or a refresh token was reused
     ├── CsrfRejected          403   an unsafe cookie request from a foreign origin
+    ├── EmailNotVerified      403   a right password, but the address is not verified yet
+
+
     ├── InsufficientScope     403   logged in, but without a scope the route requires
     ├── NotFound              404   no such resource (for this caller)
     ├── Conflict              409   a unique field is already taken
@@ -107,6 +110,13 @@ class CsrfRejected(AuthgateError):
         "Cross-site request refused: a request authenticated by cookie must send this "
         "site's Origin (or Referer); scripts can use Authorization: Bearer instead"
     )
+
+
+class EmailNotVerified(AuthgateError):
+    """The password is right but ``AUTHGATE_REQUIRE_VERIFIED_EMAIL`` wants a verified address."""
+
+    status_code = 403
+    default_message = "Email not verified"
 
 
 class InsufficientScope(AuthgateError):
