@@ -229,3 +229,26 @@ async def test_the_gates_error_renderer_answers_for_the_dependencies(settings: S
         client.cookies.clear()
         refused = await client.delete("/notes", headers=bearer(account.access_token))
         assert refused.json() == {"title": "Requires the scope admin", "status": 403}
+
+
+async def test_install_protects_route_groups_with_scopes(settings: Settings) -> None:
+    app = FastAPI()
+    install(app, AuthGate(settings), protect={"/admin": ["admin"]})
+
+    @app.get("/admin/report")
+    async def report() -> dict[str, str]:  # no dependency: the middleware guards the group
+        return {"report": "ok"}
+
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        assert_envelope_error(await client.get("/admin/report"), 401)
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert_envelope_error(refused, 403)
+        gate: AuthGate = app.state.authgate
+        await gate.accounts.grant_role(account.id, "admin")
+        allowed = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert allowed.json() == {"report": "ok"}
