@@ -7,10 +7,10 @@ and shut-down around the app's own lifespan, and the auth endpoints with both se
 schemes in the app's OpenAPI document. Then, in the endpoints::
 
     @app.get("/dashboard")
-    async def dashboard(user: User = Depends(current_user)) -> dict[str, str]: ...
+    async def dashboard(user: Annotated[User, Depends(current_user)]) -> dict[str, str]: ...
 
     @app.delete("/users/{id}")
-    async def remove(admin: User = Security(current_user, scopes=["admin"])) -> None: ...
+    async def remove(admin: Annotated[User, Security(current_user, scopes=["admin"])]): ...
 
 Not logged in is a 401 with ``WWW-Authenticate: Bearer``; logged in without a scope a 403.
 """
@@ -35,6 +35,7 @@ from authgate.errors import (
     AuthgateError,
     ConfigError,
     FieldError,
+    NotAuthenticated,
     ValidationError,
 )
 from authgate.gate import AuthGate
@@ -48,7 +49,6 @@ from authgate.openapi import (
     auth_paths,
 )
 from authgate.principal import AuthenticatedUser
-from authgate.responses import EXCEPTION_HANDLERS
 from authgate.service import Principal
 from authgate.users.protocol import User
 
@@ -109,7 +109,8 @@ async def current_principal(
     refused = refusal(request.scope, security_scopes.scopes)
     if refused is not None:
         raise refused
-    assert principal is not None  # refusal() vouched for the login
+    if principal is None:  # a login authgate did not make: not one of its users
+        raise NotAuthenticated()
     return principal
 
 
@@ -187,8 +188,11 @@ def _wrap_lifespan(app: FastAPI, gate: AuthGate) -> None:
     app.router.lifespan_context = lifespan
 
 
-def _envelope_handlers() -> dict[Any, Callable[..., Any]]:
-    """FastAPI's own errors (HTTPException, 422) in the envelope too, for apps that opt in."""
+def _envelope_handlers(gate: AuthGate) -> dict[Any, Callable[..., Any]]:
+    """FastAPI's own errors (HTTPException, 422) in the envelope too, for apps that opt in;
+    a 422 becomes authgate's 400 with one field error per problem."""
+    handlers = gate.exception_handlers
+    render = handlers[AuthgateError]
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -196,12 +200,13 @@ def _envelope_handlers() -> dict[Any, Callable[..., Any]]:
             FieldError(".".join(str(part) for part in error["loc"]), str(error["msg"]))
             for error in exc.errors()
         ]
-        error = ValidationError("Invalid request", errors=errors)
-        response: Response = await EXCEPTION_HANDLERS[AuthgateError](request, error)
+        response: Response = await render(
+            request, ValidationError("Invalid request", errors=errors)
+        )
         return response
 
     return {
-        StarletteHTTPException: EXCEPTION_HANDLERS[StarletteHTTPException],
+        StarletteHTTPException: handlers[StarletteHTTPException],
         RequestValidationError: validation,
     }
 
@@ -219,15 +224,15 @@ def install(
     Args:
         app: the FastAPI app, before it starts.
         gate: the ``AuthGate``.
-        prefix: where the auth endpoints are mounted; must be the refresh cookie's path
-            (``AUTHGATE_REFRESH_COOKIE_PATH``, ``/auth`` by default).
+        prefix: where the auth endpoints are mounted; the refresh cookie's path
+            (``AUTHGATE_REFRESH_COOKIE_PATH``, ``/auth`` by default) must end with it.
         protect: path prefixes (or prefixes to scopes) the middleware guards, besides the
             endpoints that depend on ``current_user``.
         envelope_errors: put FastAPI's own errors (404, 405, 422, ``HTTPException``) in the
             envelope too; by default they keep FastAPI's ``{"detail": ...}``.
 
     Raises:
-        ConfigError: ``prefix`` is not the refresh cookie's path.
+        ConfigError: the refresh cookie's path does not end with ``prefix``.
     """
     prefix = "/" + prefix.strip("/")
     check_refresh_cookie_path(gate.settings, prefix)
@@ -238,7 +243,7 @@ def install(
     app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_exception_handler(AuthgateError, gate.exception_handlers[AuthgateError])
     if envelope_errors:
-        for kind, handler in _envelope_handlers().items():
+        for kind, handler in _envelope_handlers(gate).items():
             app.add_exception_handler(kind, handler)
     _wrap_lifespan(app, gate)
     _merge_openapi(app, list(router.routes), prefix)
