@@ -102,6 +102,9 @@ async def test_forgot_then_reset_from_the_mailed_link_ends_every_session(
     reset_event = next(event for event in events if event.name == PASSWORD_RESET)
     assert (reset_event.user_id, reset_event.detail["revoked"]) == (account.id, 2)
     assert mail.token not in str([event.fields() for event in events])
+    metrics = gate.enable_metrics().render().decode()
+    assert 'authgate_sessions_revoked_total{reason="password-reset"} 2.0' in metrics
+    assert 'authgate_mails_sent_total{kind="reset-password"} 1.0' in metrics
 
 
 async def test_one_token_raced_ten_times_resets_once_and_every_refusal_is_identical(
