@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
-from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
@@ -62,13 +61,28 @@ class Authenticator(Protocol):
         ...
 
 
+_ACCESS_COOKIE_BYTES = ACCESS_COOKIE.encode()
+
+
 def find_access_token(scope: Scope) -> str | None:
     """The ``accessToken`` cookie, else the token of ``Authorization: Bearer <token>``."""
-    headers = Headers(scope=scope)
-    cookie = cookie_parser(headers.get("cookie", "")).get(ACCESS_COOKIE)
-    if cookie:
-        return cookie
-    scheme, _, token = headers.get("authorization", "").partition(" ")
+    # one pass over the raw headers (the first of each counts, as with Starlette's Headers)
+    cookie: bytes | None = None
+    authorization: bytes | None = None
+    for name, value in scope["headers"]:
+        if name == b"cookie":
+            if cookie is None:
+                cookie = value
+        elif name == b"authorization" and authorization is None:
+            authorization = value
+    # the cookie header is parsed only when it can hold the access cookie at all
+    if cookie and _ACCESS_COOKIE_BYTES in cookie:
+        token = cookie_parser(cookie.decode("latin-1")).get(ACCESS_COOKIE)
+        if token:
+            return token
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.decode("latin-1").partition(" ")
     token = token.strip()
     if scheme.lower() == "bearer" and token and " " not in token:
         return token

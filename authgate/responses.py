@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -34,6 +35,19 @@ _REASONS = {
 }
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+# Starlette's JSONResponse settings, in one encoder made once (json.dumps with options
+# builds a new encoder per call)
+_encode = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+
+
+class EnvelopeResponse(JSONResponse):
+    """A ``JSONResponse`` for the envelope, rendered with a shared encoder."""
+
+    def render(self, content: Any) -> bytes:
+        return _encode(content).encode("utf-8")
+
+
 def envelope(
     status_code: int,
     data: Any = None,
@@ -52,9 +66,7 @@ def envelope(
     }
     if not success:
         body["errors"] = [error.as_dict() for error in errors or []]
-    response = JSONResponse(body, status_code=status_code, headers=dict(headers or {}))
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return EnvelopeResponse(body, status_code=status_code, headers={**(headers or {}), **NO_STORE})
 
 
 def error_headers(exc: AuthgateError) -> dict[str, str]:

@@ -59,7 +59,7 @@ def session_data(view: SessionView) -> dict[str, object]:
         "lastUsedAt": utc_iso(datetime.fromtimestamp(info.last_used_at_ms / 1000, UTC)),
         "ip": info.ip,
         "userAgent": info.user_agent,
-        "device": describe_device(info.user_agent),
+        "device": info.device or describe_device(info.user_agent),
         "current": view.current,
     }
 

@@ -20,6 +20,7 @@ import jwt
 from authgate.config import Settings
 from authgate.errors import InvalidToken
 from authgate.keys import KeyRing
+from authgate.token_cache import DEFAULT_MAX_TOKENS, VerifiedTokenCache
 
 ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 4096
@@ -50,8 +51,13 @@ class TokenClaims:
 
 
 def new_token_id() -> str:
-    """A random, URL-safe identifier for ``jti`` and ``sid``."""
-    return secrets.token_urlsafe(16)
+    """A random, URL-safe ``jti``: 96 bits, 16 characters (it is stored twice per session)."""
+    return secrets.token_urlsafe(12)
+
+
+def new_session_id() -> str:
+    """A random, URL-safe session id: 120 bits, 20 characters (part of two Redis keys)."""
+    return secrets.token_urlsafe(15)
 
 
 class TokenKey(Protocol):
@@ -63,6 +69,10 @@ class TokenKey(Protocol):
 
     def verification_key(self, token: str) -> tuple[Any, str, str | None]:
         """``(key, algorithm, kid)`` to verify ``token`` with; raises ``InvalidToken``."""
+        ...
+
+    def current(self, kid: str | None) -> object | None:
+        """What verifies tokens with ``kid`` now (compared by identity), or ``None``."""
         ...
 
 
@@ -77,6 +87,9 @@ class SecretKey:
 
     def verification_key(self, token: str) -> tuple[Any, str, str | None]:
         return self._secret, ALGORITHM, None
+
+    def current(self, kid: str | None) -> object | None:
+        return self._secret if kid is None else None
 
 
 class RingKeys:
@@ -98,6 +111,9 @@ class RingKeys:
         public = key.key.public_key() if key.can_sign else key.key
         return public, key.algorithm, key.kid
 
+    def current(self, kid: str | None) -> object | None:
+        return self.ring.verifier(kid)
+
 
 def access_key_for(settings: Settings) -> TokenKey:
     """The access-token key of ``settings``: the key ring if configured, else the secret."""
@@ -107,11 +123,23 @@ def access_key_for(settings: Settings) -> TokenKey:
 
 
 class TokenCodec:
-    """Signs and verifies access and refresh tokens with the configured keys."""
+    """Signs and verifies access and refresh tokens with the configured keys.
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+    Verified access tokens are kept in a bounded ``VerifiedTokenCache`` (``cache_size``
+    tokens, 0 turns it off): a cached token skips the signature check, never ``exp`` or a
+    key rotation, and never the session check that follows.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], float] = time.time,
+        cache_size: int = DEFAULT_MAX_TOKENS,
+    ) -> None:
         self._settings = settings
         self._clock = clock
+        self.cache = VerifiedTokenCache(cache_size)
         self._keys: dict[TokenKind, TokenKey] = {
             TokenKind.ACCESS: access_key_for(settings),
             TokenKind.REFRESH: SecretKey(settings.refresh_token_secret),
@@ -125,6 +153,12 @@ class TokenCodec:
         """The public JWKS of the access keys, or ``None`` with an HS256 secret."""
         key = self._keys[TokenKind.ACCESS]
         return key.ring.jwks() if isinstance(key, RingKeys) else None
+
+    def rotate_access_keys(self, jwks: str, signing_kid: str | None = None) -> None:
+        """Replace the access key ring in a running process: tokens of a key that is no
+        longer in ``jwks`` are refused from now on, cached or not."""
+        # cached tokens are checked against the new ring at their next use (by identity)
+        self._keys[TokenKind.ACCESS] = RingKeys(KeyRing.from_jwks(jwks, signing_kid))
 
     def new_claims(self, kind: TokenKind, *, sub: str, sid: str) -> TokenClaims:
         """Fresh claims of ``kind`` for user ``sub`` in session ``sid``."""
@@ -156,8 +190,17 @@ class TokenCodec:
         """
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise InvalidToken()
+        keys = self._keys[kind]
+        cached = kind is TokenKind.ACCESS and self.cache.get(
+            token, self._settings.token_leeway_seconds
+        )
+        if cached:
+            claims, kid, verified_by = cached
+            if keys.current(kid) is verified_by:
+                return claims
+            self.cache.drop(token)  # its key was rotated away: check it in full
         try:
-            key, algorithm, kid = self._keys[kind].verification_key(token)
+            key, algorithm, kid = keys.verification_key(token)
             # the signature, the pinned alg and the claims are checked, then the header
             decoded = jwt.decode_complete(
                 token,
@@ -173,9 +216,12 @@ class TokenCodec:
                 raise InvalidToken()
             if header.get("kid") != kid:  # an HS256 token has none: any kid is unknown
                 raise InvalidToken()
-            return _claims_from(decoded["payload"])
+            claims = _claims_from(decoded["payload"])
         except (jwt.PyJWTError, ValueError, TypeError, UnicodeError) as exc:
             raise InvalidToken() from exc
+        if kind is TokenKind.ACCESS:
+            self.cache.put(token, claims, kid, keys.current(kid))
+        return claims
 
 
 def _claims_from(payload: dict[str, Any]) -> TokenClaims:

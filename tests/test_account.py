@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from authgate import AuthGate, ServiceUnavailable, SqlAlchemyUserStore, connect_redis
-from authgate.sessions.redis_store import RedisSessionStore
+from authgate.sessions.redis_store import RedisSessionStore, device_of
 from authgate.users.database import create_engine
 from tests.conftest import (
     PASSWORD,
@@ -129,7 +129,9 @@ async def test_sessions_lists_every_session_of_the_caller(client: httpx.AsyncCli
     assert len(sessions) == 3
     assert all(set(session) == SESSION_KEYS for session in sessions)
     assert {session["id"] for session in sessions} == {sid_of(login) for login in logins}
-    assert sorted(session["userAgent"] for session in sessions) == sorted(agents)
+    # a session keeps the device its agent names, not the raw agent (lean sessions)
+    devices = [device_of(agent) for agent in agents]
+    assert sorted(session["userAgent"] for session in sessions) == sorted(devices)
     assert all(session["ip"] == "203.0.113.7" for session in sessions)
     for session in sessions:
         created, last_used = utc_time(session["createdAt"]), utc_time(session["lastUsedAt"])
@@ -137,7 +139,7 @@ async def test_sessions_lists_every_session_of_the_caller(client: httpx.AsyncCli
     current = [session for session in sessions if session["current"]]
     assert len(current) == 1
     assert current[0]["id"] == sid_of(logins[1])
-    assert current[0]["userAgent"] == agents[1]
+    assert current[0]["device"] == current[0]["userAgent"] == devices[1]
     assert body["data"] != await list_sessions(client, logins[0])  # "current" follows the caller
 
 

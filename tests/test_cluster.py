@@ -16,6 +16,7 @@ from redis.asyncio import RedisCluster
 
 from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
+from authgate.sessions.redis_store import device_of
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
 from tests.processes import RedisServer, free_port, wait_until
 
@@ -133,7 +134,7 @@ async def session_lifecycle(store: RedisSessionStore, user_id: str) -> None:
         await store.create(user_id, each, jti, iat, exp, BROWSER)
     listed = await store.list(user_id)
     assert {s.id for s in listed} == set(sids)
-    assert {(s.ip, s.user_agent) for s in listed} == {(BROWSER.ip, BROWSER.user_agent)}
+    assert {(s.ip, s.device) for s in listed} == {(BROWSER.ip, device_of(BROWSER.user_agent))}
     assert await store.revoke(user_id, sids[0]) is True
     assert await store.revoke_all(user_id, keep_sid=sids[1]) == 2
     assert [s.id for s in await store.list(user_id)] == [sids[1]]
@@ -256,3 +257,28 @@ def test_cluster_really_spreads_slots(cluster_url: str) -> None:
         assert int(info["cluster_slots_assigned"]) == 16384
     finally:
         node.close()
+
+
+async def test_a_batch_of_checks_spread_over_every_node(cluster: RedisCluster) -> None:
+    store = RedisSessionStore(cluster, prefix=redis_prefix_for_run())
+    user_ids = users_on_every_node(cluster, store) * 2
+    sessions = [(user_id, uuid.uuid4().hex) for user_id in user_ids]
+    for user_id, sid in sessions:
+        jti, iat, exp = refresh_claims()
+        await store.create(user_id, sid, jti, iat, exp, BROWSER)
+    await store.cache_user(user_ids[0], {"id": user_ids[0]}, 30)
+    revoked = {1, 3}
+    for index in revoked:
+        assert await store.revoke(*sessions[index])
+
+    before = store.checks.batches
+    answers = await asyncio.gather(*(store.lookup(*session) for session in sessions))
+
+    assert store.checks.batches - before == 1  # one pipeline, one round trip per node
+    assert [a.alive for a in answers] == [i not in revoked for i in range(len(sessions))]
+    cached = {"id": user_ids[0]}
+    assert [a.cached_user for a in answers] == [
+        cached if user_id == user_ids[0] else None for user_id, _ in sessions
+    ]
+    for user_id in set(user_ids):
+        await store.revoke_all(user_id)

@@ -14,6 +14,7 @@ from asgi_lifespan import LifespanManager
 from authgate import AuthGate, Settings
 from examples.django_app import create_app
 from tests.conftest import DatabaseFactory, register, register_and_login
+from tests.problem import PROBLEM_JSON, problem
 
 BASE = "http://testserver"
 
@@ -111,3 +112,20 @@ async def test_the_auth_endpoints_never_redirect(client: httpx.AsyncClient) -> N
     for path in ["/auth/me", "/auth/me/"]:
         response = await client.get(path, headers=bearer(token))
         assert response.status_code == 200, (path, response.status_code)
+
+
+async def test_the_gates_error_renderer_answers_for_views(settings: Settings) -> None:
+    app = create_app(AuthGate(settings, render_error=problem))
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        anonymous = await client.get("/whoami")  # principal_of raised in the view
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == PROBLEM_JSON
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert anonymous.json() == {"title": "Authentication required", "status": 401}
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.get("/api/purge", headers=bearer(account.access_token))
+        assert refused.json() == {"title": "Requires the scope admin", "status": 403}

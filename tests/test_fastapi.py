@@ -16,6 +16,7 @@ from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.fastapi import install
 from examples.fastapi_app import create_app
 from tests.conftest import PASSWORD, register, register_and_login, unique_username
+from tests.problem import PROBLEM_JSON, problem
 
 BASE = "http://testserver"
 
@@ -204,3 +205,20 @@ async def test_the_docs_can_log_in_and_authorize(client: httpx.AsyncClient) -> N
 def test_a_prefix_that_is_not_the_refresh_cookie_path_is_refused(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="AUTHGATE_REFRESH_COOKIE_PATH"):
         install(FastAPI(), AuthGate(settings), prefix="/api/auth")
+
+
+async def test_the_gates_error_renderer_answers_for_the_dependencies(settings: Settings) -> None:
+    app = create_app(AuthGate(settings, render_error=problem))
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        anonymous = await client.get("/notes")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == PROBLEM_JSON
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert anonymous.json() == {"title": "Authentication required", "status": 401}
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.delete("/notes", headers=bearer(account.access_token))
+        assert refused.json() == {"title": "Requires the scope admin", "status": 403}

@@ -16,6 +16,7 @@ from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.litestar import AuthgatePlugin, principal_of
 from examples.litestar_app import create_app
 from tests.conftest import register_and_login
+from tests.problem import PROBLEM_JSON, problem
 
 BASE = "http://testserver"
 
@@ -143,3 +144,22 @@ async def test_principal_of_answers_401_for_anonymous(settings: Settings) -> Non
 def test_a_prefix_that_is_not_the_refresh_cookie_path_is_refused(settings: Settings) -> None:
     with pytest.raises(ConfigError, match="AUTHGATE_REFRESH_COOKIE_PATH"):
         AuthgatePlugin(AuthGate(settings), prefix="/api/auth")
+
+
+async def test_the_gates_error_renderer_answers_for_guards_and_handlers(
+    settings: Settings,
+) -> None:
+    app = create_app(AuthGate(settings, render_error=problem))
+    async with (
+        LifespanManager(asgi(app)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
+    ):
+        anonymous = await client.get("/notes")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == PROBLEM_JSON
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert anonymous.json() == {"title": "Authentication required", "status": 401}
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.delete("/notes", headers=bearer(account.access_token))
+        assert refused.json() == {"title": "Requires the scope admin", "status": 403}

@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from authgate import AuthGate, Settings
+from authgate.middleware import find_access_token
 from authgate.tokens import TokenCodec, TokenKind
 from tests.conftest import (
     Account,
@@ -556,3 +557,20 @@ async def test_database_unreachable_on_a_cache_miss_is_503(
         await broken.shutdown()
     # the same token still works where the database is up
     assert_envelope(await healthy.get("/api/profile", headers=bearer(account.access_token)), 200)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ([(b"cookie", b"theme=dark; sid=1"), (b"authorization", b"Bearer t1")], "t1"),
+        ([(b"cookie", b"theme=dark; accessToken=c1; x=2"), (b"authorization", b"Bearer t1")], "c1"),
+        ([(b"cookie", b"myaccessTokenX=c1"), (b"authorization", b"bearer t1")], "t1"),
+        ([(b"authorization", b"Bearer t1"), (b"authorization", b"Bearer t2")], "t1"),
+        ([(b"cookie", b"accessToken="), (b"authorization", b"Basic dXNlcg==")], None),
+        ([(b"accept", b"*/*")], None),
+    ],
+)
+def test_the_token_is_found_in_one_pass_over_the_headers(
+    headers: list[tuple[bytes, bytes]], expected: str | None
+) -> None:
+    assert find_access_token({"type": "http", "headers": headers}) == expected

@@ -267,10 +267,11 @@
     return node;
   }
 
-  /** The device cell: the readable name, the raw user agent only as its tooltip. */
+  /** The device cell: the readable name; a session from before lean sessions kept the raw
+   * user agent, shown only as its tooltip. */
   function deviceCell(session) {
     const node = cell('Device', session.device || 'Unknown device', 'device');
-    if (session.userAgent) node.title = session.userAgent;
+    if (session.userAgent && session.userAgent !== session.device) node.title = session.userAgent;
     if (session.current) node.append(' ', element('span', 'This browser', 'badge'));
     return node;
   }

@@ -11,10 +11,11 @@ from authgate.passwords import PasswordHasher
 from authgate.service.results import TokenPair, without_hash
 from authgate.sessions.protocol import ClientInfo, SessionStore
 from authgate.throttle import LoginThrottle
-from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_token_id
+from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_session_id
 from authgate.users.protocol import User, UserStore
 
 logger = logging.getLogger("authgate")
+USERS_FROM_CACHE = 1024
 
 
 class ServiceBase:
@@ -40,9 +41,11 @@ class ServiceBase:
         self.throttle = throttle
         self.events = events if events is not None else SecurityEvents()
         self.observer = observer if observer is not None else Observers()
+        # users built from cache entries, by the entry's identity (see _current_user)
+        self._users_from_cache: dict[int, tuple[dict[str, object], User]] = {}
 
     async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
-        sid = new_token_id()
+        sid = new_session_id()
         refresh = self.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
         await self.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
         return self._pair(refresh)
@@ -58,13 +61,22 @@ class ServiceBase:
 
     async def _current_user(self, user_id: str, *, cached: dict[str, object] | None) -> User | None:
         if cached is not None:
+            known = self._users_from_cache.get(id(cached))
+            if known is not None and known[0] is cached:  # the store reuses decoded entries
+                return known[1]
             try:
-                return User.from_cache(cached)
+                from_cache = User.from_cache(cached)
             except (KeyError, ValueError, TypeError):
                 pass  # an unreadable cache entry is a miss
-        user = await self.users.get_by_id(user_id)
-        if user is None:
+            else:
+                if len(self._users_from_cache) >= USERS_FROM_CACHE:
+                    self._users_from_cache.clear()
+                # the entry holds ``cached`` itself, so its id cannot be reused meanwhile
+                self._users_from_cache[id(cached)] = (cached, from_cache)
+                return from_cache
+        stored = await self.users.get_by_id(user_id)
+        if stored is None:
             return None
-        user = without_hash(user)
+        user = without_hash(stored)
         await self.sessions.cache_user(user_id, user.to_cache(), self.settings.user_cache_seconds)
         return user

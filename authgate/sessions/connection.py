@@ -17,6 +17,8 @@ Two fault behaviours are decided here, for every command authgate sends:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -96,16 +98,22 @@ class WaitingRedisCluster(RedisCluster):
         super().__init__(*args, **kwargs)
         self._in_flight = asyncio.Semaphore(kwargs.get("max_connections", DEFAULT_MAX_CONNECTIONS))
 
-    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+    @asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        """Hold one of the ``max_connections`` places (a command or a pipeline)."""
         try:
             async with asyncio.timeout(POOL_WAIT_SECONDS):
                 await self._in_flight.acquire()
         except TimeoutError:
             raise MaxConnectionsError("No connection available.") from None
         try:
-            return await super().execute_command(*args, **kwargs)
+            yield
         finally:
             self._in_flight.release()
+
+    async def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        async with self.slot():
+            return await super().execute_command(*args, **kwargs)
 
 
 def _embedded() -> Redis:

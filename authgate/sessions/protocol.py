@@ -50,7 +50,8 @@ class SessionInfo:
     created_at_ms: int
     last_used_at_ms: int
     ip: str
-    user_agent: str
+    user_agent: str  # what is known of the agent: the device, or an older session's raw agent
+    device: str = ""  # "Firefox 133 on Windows"; empty when the store does not know it
 
 
 class SessionStore(Protocol):

@@ -3,8 +3,8 @@
 Every key of one user shares the Cluster hash tag ``{<user id>}``, so each Lua script
 touches a single slot and runs atomically on a single Redis or on Redis Cluster::
 
-    <prefix>:{<user id>}:session:<sid>   hash: jti, prev_jti, rotated_at, iat, exp,
-                                         created_at, last_used_at, ip, ua   (TTL: refresh exp)
+    <prefix>:{<user id>}:session:<sid>   hash: j jti, p previous jti, i iat, c created,
+                                         l last used, a ip, d device      (TTL: refresh exp)
     <prefix>:{<user id>}:sessions        zset: sid -> expiry ms            (TTL: latest expiry)
     <prefix>:{<user id>}:user            the cached user as JSON           (TTL: user cache)
 """
@@ -15,13 +15,17 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
 from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
+from authgate.devices import describe_device
 from authgate.errors import ServiceUnavailable
+from authgate.sessions.batch import CoalescingReader
+from authgate.sessions.connection import WaitingRedisCluster
 from authgate.sessions.protocol import (
     ClientInfo,
     Rotation,
@@ -30,9 +34,10 @@ from authgate.sessions.protocol import (
     SessionLookup,
 )
 
-MAX_USER_AGENT = 256
 REVOKE_ALL_ATTEMPTS = 20
-MAX_IP = 64
+MAX_IP = 45  # the longest textual IPv6 address
+# under Redis's hash-max-listpack-value (64 bytes), so a session stays a compact listpack
+MAX_DEVICE_BYTES = 60
 
 
 def load_script(name: str) -> str:
@@ -50,6 +55,23 @@ _SCRIPT_NAMES = (
 )
 
 
+@lru_cache(maxsize=1024)
+def decode_user(raw: str) -> dict[str, Any] | None:
+    """A cached user entry, decoded once per distinct entry: the same text gives the same
+    (read-only) dict, so the service can reuse the user it built from it."""
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
+
+
+def device_of(user_agent: str) -> str:
+    """What a session keeps of its user agent: the readable device, at most 60 bytes."""
+    device = describe_device(user_agent).encode()[:MAX_DEVICE_BYTES]
+    return device.decode(errors="ignore")
+
+
 @asynccontextmanager
 async def redis_errors() -> AsyncIterator[None]:
     """Redis unreachable (or failing) is an outage: 503, never a pass."""
@@ -57,6 +79,13 @@ async def redis_errors() -> AsyncIterator[None]:
         yield
     except (RedisError, OSError, TimeoutError) as exc:
         raise ServiceUnavailable("Session store unavailable") from exc
+
+
+def unavailable(cause: Exception) -> Exception:
+    """The error of one session check whose batch failed: whatever the cause, fail closed."""
+    error = ServiceUnavailable("Session store unavailable")
+    error.__cause__ = cause
+    return error
 
 
 class RedisSessionStore:
@@ -77,6 +106,7 @@ class RedisSessionStore:
         self._grace_ms = grace_seconds * 1000
         self._clock = clock
         self._scripts = {name: client.register_script(load_script(name)) for name in _SCRIPT_NAMES}
+        self.checks = CoalescingReader(self._read_checks, unavailable)
 
     # -- keys -------------------------------------------------------------------------
 
@@ -127,7 +157,7 @@ class RedisSessionStore:
                 exp,
                 now,
                 client.ip[:MAX_IP],
-                client.user_agent[:MAX_USER_AGENT],
+                device_of(client.user_agent),
                 *victims,
             ],
         )
@@ -153,7 +183,7 @@ class RedisSessionStore:
                 self._now_ms(),
                 self._grace_ms,
                 client.ip[:MAX_IP],
-                client.user_agent[:MAX_USER_AGENT],
+                device_of(client.user_agent),
                 sid,
             ],
         )
@@ -163,17 +193,29 @@ class RedisSessionStore:
         return Rotation(outcome)
 
     async def lookup(self, user_id: str, sid: str) -> SessionLookup:
-        alive, cached = await self._run(
-            "lookup", [self.session_key(user_id, sid), self.user_key(user_id)], []
+        # coalesced with the other checks of this event-loop turn (see batch.py)
+        alive, cached = await self.checks.check(
+            self.session_key(user_id, sid), self.user_key(user_id)
         )
-        user: dict[str, Any] | None = None
-        if cached:
-            try:
-                decoded = json.loads(cached)
-            except ValueError:
-                decoded = None
-            user = decoded if isinstance(decoded, dict) else None
-        return SessionLookup(alive=bool(alive), cached_user=user)
+        return SessionLookup(alive=alive, cached_user=decode_user(cached) if cached else None)
+
+    async def _read_checks(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
+        """One round trip for many session checks: one script call on a single Redis, one
+        pipeline on a Cluster (redis-py sends it as one round trip per node)."""
+        if isinstance(self.client, RedisCluster):
+            pipe = self.client.pipeline()
+            for session_key, user_key in pairs:
+                pipe.exists(session_key)
+                pipe.get(user_key)
+            if isinstance(self.client, WaitingRedisCluster):
+                async with self.client.slot():
+                    flat = await pipe.execute()
+            else:
+                flat = await pipe.execute()
+        else:
+            keys = [key for pair in pairs for key in pair]
+            flat = await self._scripts["lookup"](keys=keys, args=[])
+        return [(bool(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     async def revoke(self, user_id: str, sid: str) -> bool:
         deleted = await self._run(
@@ -217,10 +259,12 @@ class RedisSessionStore:
                 id=flat[i],
                 created_at_ms=int(flat[i + 1]),
                 last_used_at_ms=int(flat[i + 2]),
-                ip=flat[i + 3] or "",
-                user_agent=flat[i + 4] or "",
+                ip=flat[i + 3],
+                # a session of an older authgate kept the raw agent, and no device
+                user_agent=flat[i + 5] or flat[i + 4],
+                device=flat[i + 4] or describe_device(flat[i + 5]),
             )
-            for i in range(0, len(flat), 5)
+            for i in range(0, len(flat), 6)
         ]
         return sorted(sessions, key=lambda s: s.created_at_ms)
 

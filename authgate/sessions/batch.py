@@ -1,0 +1,101 @@
+"""Coalesced session checks: the checks of one event-loop turn share one Redis round trip.
+
+Each request's check joins the batch of the turn it arrived in; the batch is sent at the
+start of the next turn, so every check still reads Redis *after* its request arrived (a
+logout on any instance is seen by the very next request). On a single Redis a batch is one
+script call; on a Cluster one pipeline, which redis-py sends as one round trip per node.
+
+Faults stay local: a batch whose call fails fails its own checks only (the store turns
+that into 503); a request that goes away (its task cancelled) drops out of its batch
+without disturbing the others; and a batch never waits longer than ``BATCH_TIMEOUT``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+# the pool wait, one socket timeout and the retry's backoff fit well inside: this only
+# bounds a batch if something below it ever forgot its own timeout
+BATCH_TIMEOUT_SECONDS = 10.0
+MAX_BATCH = 256
+
+# (session key, cached-user key) -> (session alive, cached user JSON or None)
+Reader = Callable[[list[tuple[str, str]]], Awaitable[list[tuple[bool, str | None]]]]
+
+
+@dataclass(slots=True)
+class _Check:
+    session_key: str
+    user_key: str
+    answer: asyncio.Future[tuple[bool, str | None]]
+
+
+class CoalescingReader:
+    """Sends the session checks of each event-loop turn to ``read`` together.
+
+    Args:
+        read: reads a list of (session key, user key) pairs in one round trip.
+        failure: the error each check of a failed batch raises, made from the cause (one
+            per check: a shared instance would collect every request's traceback).
+        max_batch: the most checks in one call; a larger turn is split.
+    """
+
+    def __init__(
+        self,
+        read: Reader,
+        failure: Callable[[Exception], Exception],
+        *,
+        max_batch: int = MAX_BATCH,
+    ) -> None:
+        self._read = read
+        self._failure = failure
+        self._max_batch = max_batch
+        self._pending: list[_Check] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self.batches = 0  # round trips sent, for tests and benchmarks
+
+    async def check(self, session_key: str, user_key: str) -> tuple[bool, str | None]:
+        """Whether the session is alive, and the cached user, read after this call."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new loop: nothing pending can be flushed by the old
+            self._abandon()
+            self._loop = loop
+        if not self._pending:
+            loop.call_soon(self._flush)
+        check = _Check(session_key, user_key, loop.create_future())
+        self._pending.append(check)
+        return await check.answer
+
+    def _abandon(self) -> None:
+        for check in self._pending:
+            check.answer.cancel()
+        self._pending = []
+
+    def _flush(self) -> None:
+        checks = [check for check in self._pending if not check.answer.done()]
+        self._pending = []
+        for start in range(0, len(checks), self._max_batch):
+            task = asyncio.ensure_future(self._send(checks[start : start + self._max_batch]))
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
+
+    async def _send(self, checks: list[_Check]) -> None:
+        self.batches += 1
+        try:
+            async with asyncio.timeout(BATCH_TIMEOUT_SECONDS):
+                answers = await self._read([(c.session_key, c.user_key) for c in checks])
+        except asyncio.CancelledError:
+            for check in checks:
+                check.answer.cancel()
+            raise
+        except Exception as exc:
+            for check in checks:
+                if not check.answer.done():
+                    check.answer.set_exception(self._failure(exc))
+            return
+        for check, answer in zip(checks, answers, strict=True):
+            if not check.answer.done():
+                check.answer.set_result(answer)
