@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 from app_example.headers import SecurityHeaders
 from authgate import AuthGate, Settings, envelope, principal_of
 from authgate.bodies import read_json_object
+from authgate.openapi import auth_openapi, openapi_route
 from authgate.routes import in_envelope
 from authgate.validation import parse_profile_update
 
@@ -59,13 +60,15 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
         async with gate.lifespan():
             yield
 
+    auth = gate.router()
     app = Starlette(
         routes=[
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             gate.jwks_route(),
             gate.enable_metrics().route("/metrics"),
-            Mount("/auth", app=gate.router()),
+            openapi_route(auth_openapi(auth.routes, prefix="/auth")),
+            Mount("/auth", app=auth),
             Mount("/api", app=gate.require(api_router(gate))),
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],

@@ -10,6 +10,7 @@ from authgate.errors import (
     Conflict,
     CsrfRejected,
     FieldError,
+    InsufficientScope,
     InvalidCredentials,
     InvalidToken,
     NotAuthenticated,
@@ -21,10 +22,19 @@ from authgate.errors import (
     ValidationError,
 )
 from authgate.gate import AuthGate
+from authgate.guards import Protect, requires
 from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.mounting import AuthWrapped
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.principal import AuthenticatedUser, TokenCredentials
-from authgate.responses import EXCEPTION_HANDLERS, envelope
+from authgate.responses import (
+    EXCEPTION_HANDLERS,
+    ErrorRenderer,
+    envelope,
+    error_headers,
+    error_response,
+    render_envelope,
+)
 from authgate.routes import AuthEndpoints, auth_router, principal_of
 from authgate.service import AuthService, Principal, TokenPair
 from authgate.sessions import RedisSessionStore, SessionStore, connect_redis
@@ -40,13 +50,16 @@ __all__ = [
     "AuthGate",
     "AuthMiddleware",
     "AuthService",
+    "AuthWrapped",
     "AuthenticatedUser",
     "AuthgateError",
     "BcryptPasswordHasher",
     "ConfigError",
     "Conflict",
     "CsrfRejected",
+    "ErrorRenderer",
     "FieldError",
+    "InsufficientScope",
     "InvalidCredentials",
     "InvalidToken",
     "NotAuthenticated",
@@ -54,6 +67,7 @@ __all__ = [
     "PasswordHasher",
     "PayloadTooLarge",
     "Principal",
+    "Protect",
     "RedisSessionStore",
     "RequireAuth",
     "ServiceUnavailable",
@@ -73,6 +87,10 @@ __all__ = [
     "auth_router",
     "connect_redis",
     "envelope",
+    "error_headers",
+    "error_response",
     "parse_duration",
     "principal_of",
+    "render_envelope",
+    "requires",
 ]

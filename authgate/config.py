@@ -21,6 +21,9 @@ MIN_SECRET_BYTES = 32
 MIN_PRODUCTION_BCRYPT_ROUNDS = 10
 
 _ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+")
+_PUBLIC_URL = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[A-Za-z0-9._~\-/]*)?")
+_SMTP_URL = re.compile(r"smtps?://\S+")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -76,6 +79,14 @@ class Settings:
     refresh_cookie_path: str = "/auth"
     access_jwks: str | None = field(default=None, repr=False)
     access_signing_kid: str | None = None
+    public_url: str | None = None
+    smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "authgate <no-reply@localhost>"
+    reset_token_ttl: int = 3600
+    verify_token_ttl: int = 86400
+    require_verified_email: bool = False
+    recovery_max_per_address: int = 3
+    recovery_max_per_ip: int = 20
 
     @property
     def production(self) -> bool:
@@ -143,6 +154,7 @@ class Settings:
                     "AUTHGATE_TRUSTED_ORIGINS must be comma-separated origins like "
                     "https://app.example.com"
                 )
+        self._check_mail()
         if self.access_jwks:
             KeyRing.from_jwks(self.access_jwks, self.access_signing_kid)  # raises ConfigError
         if self.production:
@@ -164,6 +176,20 @@ class Settings:
         if settings.access_token_secret == settings.refresh_token_secret:
             raise ConfigError("REFRESH_TOKEN_SECRET must differ from ACCESS_TOKEN_SECRET")
         return settings
+
+    def _check_mail(self) -> None:
+        if self.public_url is not None and not _PUBLIC_URL.fullmatch(self.public_url):
+            raise ConfigError(
+                "AUTHGATE_PUBLIC_URL must be the app's external base URL, like "
+                "https://app.example.com (no query or fragment)"
+            )
+        if self.smtp_url is not None and not _SMTP_URL.fullmatch(self.smtp_url):
+            raise ConfigError("AUTHGATE_SMTP_URL must look like smtp://user:pass@host:port")
+        if self.production and self.smtp_url is not None and self.public_url is None:
+            raise ConfigError(
+                "AUTHGATE_PUBLIC_URL must be set in production once mail is configured "
+                "(every link in a mail is built from it)"
+            )
 
     def _check_production(self) -> None:
         required = [("REFRESH_TOKEN_SECRET", "refresh_token_secret")]
@@ -196,6 +222,10 @@ def _convert(name: str, raw: str, kind: type) -> Any:
             return int(raw.strip())
         except ValueError:
             raise ConfigError(f"{name} must be a whole number") from None
+    if kind is bool:
+        if raw.strip().lower() not in (*_TRUE, *_FALSE):
+            raise ConfigError(f"{name} must be true or false")
+        return raw.strip().lower() in _TRUE
     if kind is _Duration:
         return parse_duration(raw, name=name)
     if kind is tuple:
@@ -232,6 +262,14 @@ _ENV_VARIABLES: dict[str, tuple[str, type]] = {
     "AUTHGATE_REFRESH_COOKIE_PATH": ("refresh_cookie_path", str),
     "AUTHGATE_ACCESS_JWKS": ("access_jwks", str),
     "AUTHGATE_ACCESS_SIGNING_KID": ("access_signing_kid", str),
+    "AUTHGATE_PUBLIC_URL": ("public_url", str),
+    "AUTHGATE_SMTP_URL": ("smtp_url", str),
+    "AUTHGATE_MAIL_FROM": ("mail_from", str),
+    "AUTHGATE_RESET_TOKEN_TTL": ("reset_token_ttl", _Duration),
+    "AUTHGATE_VERIFY_TOKEN_TTL": ("verify_token_ttl", _Duration),
+    "AUTHGATE_REQUIRE_VERIFIED_EMAIL": ("require_verified_email", bool),
+    "AUTHGATE_RECOVERY_MAX_PER_ADDRESS": ("recovery_max_per_address", int),
+    "AUTHGATE_RECOVERY_MAX_PER_IP": ("recovery_max_per_ip", int),
 }
 
 _POSITIVE = (
@@ -242,6 +280,10 @@ _POSITIVE = (
     ("AUTHGATE_LOGIN_MAX_FAILURES_PER_IP", "login_max_failures_per_ip"),
     ("AUTHGATE_MAX_SESSIONS", "max_sessions_per_user"),
     ("AUTHGATE_REDIS_MAX_CONNECTIONS", "redis_max_connections"),
+    ("AUTHGATE_RESET_TOKEN_TTL", "reset_token_ttl"),
+    ("AUTHGATE_VERIFY_TOKEN_TTL", "verify_token_ttl"),
+    ("AUTHGATE_RECOVERY_MAX_PER_ADDRESS", "recovery_max_per_address"),
+    ("AUTHGATE_RECOVERY_MAX_PER_IP", "recovery_max_per_ip"),
 )
 
 _NON_NEGATIVE = (

@@ -12,6 +12,10 @@ The whole tree::
     │   ├── InvalidToken            a token failed verification
     │   └── SessionRevoked          the token's session is gone, or a refresh token was reused
     ├── CsrfRejected          403   an unsafe cookie request from a foreign origin
+    ├── EmailNotVerified      403   a right password, but the address is not verified yet
+
+
+    ├── InsufficientScope     403   logged in, but without a scope the route requires
     ├── NotFound              404   no such resource (for this caller)
     ├── Conflict              409   a unique field is already taken
     ├── TooManyRequests       429   login throttled; carries ``retry_after``
@@ -20,6 +24,7 @@ The whole tree::
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -105,6 +110,33 @@ class CsrfRejected(AuthgateError):
         "Cross-site request refused: a request authenticated by cookie must send this "
         "site's Origin (or Referer); scripts can use Authorization: Bearer instead"
     )
+
+
+class EmailNotVerified(AuthgateError):
+    """The password is right but ``AUTHGATE_REQUIRE_VERIFIED_EMAIL`` wants a verified address."""
+
+    status_code = 403
+    default_message = "Email not verified"
+
+
+class InsufficientScope(AuthgateError):
+    """Logged in, but without a scope (a role) the route requires; ``missing`` names them.
+
+    ``bearer`` says the request sent its token as ``Authorization: Bearer``, so the answer
+    carries ``WWW-Authenticate: Bearer error="insufficient_scope"``.
+    """
+
+    status_code = 403
+    default_message = "Insufficient scope"
+
+    def __init__(
+        self, missing: Sequence[str] = (), *, bearer: bool = False, message: str | None = None
+    ):
+        self.missing = tuple(missing)
+        self.bearer = bearer
+        if message is None and self.missing:
+            message = "Requires the scope " + ", ".join(self.missing)
+        super().__init__(message)
 
 
 class NotFound(AuthgateError):

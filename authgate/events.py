@@ -20,13 +20,27 @@ REFRESH_REUSE_DETECTED = "refresh.reuse_detected"
 LOGOUT = "logout"
 SESSIONS_REVOKED = "sessions.revoked"
 PASSWORD_CHANGED = "password.changed"  # noqa: S105 - an event name
+USER_REGISTERED = "user.registered"
 USER_DEACTIVATED = "user.deactivated"
 USER_DELETED = "user.deleted"
 ROLE_GRANTED = "role.granted"
 ROLE_REVOKED = "role.revoked"
 CSRF_REJECTED = "csrf.rejected"
+PASSWORD_RESET_REQUESTED = "password.reset_requested"  # noqa: S105 - an event name
+PASSWORD_RESET = "password.reset"  # noqa: S105 - an event name
+EMAIL_VERIFICATION_REQUESTED = "email.verification_requested"
+EMAIL_VERIFIED = "email.verified"
+EMAIL_CHANGE_REQUESTED = "email.change_requested"
+EMAIL_CHANGED = "email.changed"
+RECOVERY_THROTTLED = "recovery.throttled"
 
-_WARNINGS = {LOGIN_FAILED, LOGIN_THROTTLED, REFRESH_REUSE_DETECTED, CSRF_REJECTED}
+_WARNINGS = {
+    LOGIN_FAILED,
+    LOGIN_THROTTLED,
+    REFRESH_REUSE_DETECTED,
+    CSRF_REJECTED,
+    RECOVERY_THROTTLED,
+}
 
 
 @dataclass(frozen=True, slots=True)

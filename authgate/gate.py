@@ -20,13 +20,22 @@ from starlette.types import ASGIApp
 
 from authgate.accounts import Accounts
 from authgate.config import Settings
-from authgate.errors import ConfigError, ServiceUnavailable
+from authgate.errors import AuthgateError, ConfigError, ServiceUnavailable
 from authgate.events import EventHook, SecurityEvents
+from authgate.guards import Protect
 from authgate.middleware import AuthMiddleware, RequireAuth
 from authgate.migrations import upgrade
+from authgate.mounting import AuthWrapped
 from authgate.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
-from authgate.responses import EXCEPTION_HANDLERS, envelope
+from authgate.recovery.flows import RecoveryFlows
+from authgate.recovery.limits import RecoveryLimits
+from authgate.recovery.mailer import LogMailer, Mailer, SmtpMailer
+from authgate.recovery.onetime import OneTimeTokens
+from authgate.recovery.outbox import Outbox
+from authgate.recovery.routes import RecoveryEndpoints
+from authgate.recovery.templates import MailTemplates
+from authgate.responses import EXCEPTION_HANDLERS, ErrorRenderer, envelope, render_envelope
 from authgate.routes import auth_router
 from authgate.service import AuthService
 from authgate.sessions.connection import connect_redis
@@ -54,6 +63,12 @@ class AuthGate:
         hasher: defaults to bcrypt with ``bcrypt_rounds``.
         throttle: bring your own ``LoginThrottle``; defaults to Redis on ``redis_url``.
         on_event: async hooks called with every ``SecurityEvent``.
+        mailer: bring your own ``Mailer``; defaults to SMTP on ``smtp_url``, else (in
+            development only) a mailer that writes each mail to the log.
+        mail_templates: replace the subjects and bodies of the mails.
+        render_error: turns an error (401, 403, ...) into the response the app wants; used
+            by the middleware, the router, ``requires`` and the exception handlers. Default:
+            the JSON envelope.
     """
 
     def __init__(
@@ -65,21 +80,22 @@ class AuthGate:
         hasher: PasswordHasher | None = None,
         throttle: LoginThrottle | None = None,
         on_event: Sequence[EventHook] = (),
+        mailer: Mailer | None = None,
+        mail_templates: MailTemplates | None = None,
+        render_error: ErrorRenderer = render_envelope,
     ) -> None:
         # checked() again: a Settings(...) built in code gets the same guard as from_env()
         self.settings = (settings if settings is not None else Settings.from_env()).checked()
         self.engine: AsyncEngine | None = None
-        self.redis: Redis | RedisCluster | None = None
         self._table_task: asyncio.Task[None] | None = None
         if users is None:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
-        if sessions is None or throttle is None:
-            self.redis = connect_redis(
-                self.settings.redis_url, max_connections=self.settings.redis_max_connections
-            )
+        # the default sessions and throttle, and always the recovery flows' tokens
+        self.redis: Redis | RedisCluster = connect_redis(
+            self.settings.redis_url, max_connections=self.settings.redis_max_connections
+        )
         if throttle is None:
-            assert self.redis is not None
             throttle = RedisLoginThrottle(
                 self.redis,
                 prefix=self.settings.redis_prefix,
@@ -88,7 +104,6 @@ class AuthGate:
                 window_seconds=self.settings.login_window,
             )
         if sessions is None:
-            assert self.redis is not None
             sessions = RedisSessionStore(
                 self.redis,
                 prefix=self.settings.redis_prefix,
@@ -109,22 +124,57 @@ class AuthGate:
             observer=self.observers,
         )
         self.accounts = Accounts(self.service)
+        self.render_error = render_error
+        self.mail_configured = mailer is not None or self.settings.smtp_url is not None
+        self.outbox = Outbox(mailer or self._default_mailer(), self.observers)
+        self.recovery = RecoveryFlows(
+            self.service,
+            tokens=OneTimeTokens(self.redis, prefix=self.settings.redis_prefix),
+            limits=RecoveryLimits(
+                self.redis,
+                prefix=self.settings.redis_prefix,
+                per_address=self.settings.recovery_max_per_address,
+                per_ip=self.settings.recovery_max_per_ip,
+            ),
+            outbox=self.outbox,
+            templates=mail_templates or MailTemplates(),
+            verify_on_register=self.mail_configured,
+        )
+        self.events.add_hook(self.recovery.on_event)
+        if self.settings.production and self.settings.public_url is None:
+            raise ConfigError(
+                "AUTHGATE_PUBLIC_URL must be set in production: the links in password reset "
+                "and verification mails are built from it"
+            )
+
+    def _default_mailer(self) -> Mailer:
+        settings = self.settings
+        if settings.smtp_url is not None:
+            return SmtpMailer(settings.smtp_url, settings.mail_from)
+        if settings.production:
+            raise ConfigError(
+                "AUTHGATE_SMTP_URL must be set in production: password reset and e-mail "
+                "verification need a mailer (or pass AuthGate(mailer=...))"
+            )
+        logger.warning("AUTHGATE_SMTP_URL is not set: mails are written to the log, not sent")
+        return LogMailer()
 
     def router(self) -> Router:
         """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
-        return auth_router(self.service)
+        router = auth_router(self.service, self.render_error)
+        router.routes.extend(RecoveryEndpoints(self.recovery, self.render_error).routes())
+        return router
 
-    def middleware(self, protect: Sequence[str] = ()) -> Middleware:
-        """``AuthMiddleware`` for ``Starlette(middleware=[...])``, guarding ``protect``."""
-        return Middleware(
-            AuthMiddleware,
-            authenticator=self.service,
-            protect=protect,
-            trusted_origins=self.settings.trusted_origins,
-            events=self.events,
-            trusted_proxies=self.settings.trusted_proxies,
-            observer=self.observers,
-        )
+    def middleware(self, protect: Protect = ()) -> Middleware:
+        """``AuthMiddleware`` with every setting of the gate, for ``Starlette(middleware=[...])``,
+        guarding ``protect`` (prefixes, or a mapping of prefixes to required scopes)."""
+        return Middleware(AuthMiddleware, gate=self, protect=protect)
+
+    def wrap(self, app: ASGIApp, *, prefix: str = "/auth", protect: Protect = ()) -> AuthWrapped:
+        """``app`` with authgate wired in, for any ASGI app: the auth endpoints at ``prefix``,
+        ``AuthMiddleware`` with every setting of the gate guarding ``protect``, and the
+        lifespan (this gate's start-up and shut-down around the app's own, if it has one)."""
+        return AuthWrapped(self, app, prefix=prefix, protect=protect)
 
     def enable_metrics(self) -> PrometheusMetrics:
         """This gate's Prometheus metrics, made and wired up at the first call (needs the
@@ -154,14 +204,22 @@ class AuthGate:
 
         return Route(path, jwks, methods=["GET"])
 
-    def require(self, app: ASGIApp) -> RequireAuth:
-        """Wrap a ``Router`` or ASGI app so every request in it must be authenticated."""
-        return RequireAuth(app)
+    def require(self, app: ASGIApp, scopes: Sequence[str] = ()) -> RequireAuth:
+        """Wrap a ``Router`` or ASGI app so every request in it must be authenticated and
+        hold every one of ``scopes``."""
+        return RequireAuth(app, scopes)
 
     @property
     def exception_handlers(self) -> dict[Any, Any]:
-        """Handlers that put every error, 404 and 405 included, in the envelope."""
-        return dict(EXCEPTION_HANDLERS)
+        """Handlers that put every error, 404 and 405 included, in the envelope (authgate's
+        errors through the gate's ``render_error``)."""
+        render = self.render_error
+
+        async def handle_authgate_error(request: Request, exc: Exception) -> Response:
+            assert isinstance(exc, AuthgateError)
+            return render(request, exc)
+
+        return {**EXCEPTION_HANDLERS, AuthgateError: handle_authgate_error}
 
     async def startup(self, *, create_tables: bool = True) -> None:
         """Migrate the database to the current schema if needed and prepare the dummy hash.
@@ -177,6 +235,7 @@ class AuthGate:
                 logger.warning("database unreachable at start-up; answering 503 until it is back")
                 self._table_task = asyncio.create_task(self._migrate_when_reachable(users))
         await self.service.hasher.dummy_verify("warm-up")
+        self.outbox.start()
 
     async def _migrate_when_reachable(self, users: SqlAlchemyUserStore) -> None:
         while True:
@@ -189,14 +248,14 @@ class AuthGate:
             return
 
     async def shutdown(self) -> None:
-        """Close the connections authgate opened."""
+        """Send the queued mail (briefly), then close the connections authgate opened."""
+        await self.outbox.stop()
         if self._table_task is not None:
             self._table_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._table_task
             self._table_task = None
-        if self.redis is not None:
-            await self.redis.aclose()
+        await self.redis.aclose()
         if self.engine is not None:
             await self.engine.dispose()
 

@@ -20,6 +20,7 @@ from authgate.events import (
     LOGIN_THROTTLED,
     LOGOUT,
     PASSWORD_CHANGED,
+    PASSWORD_RESET,
     REFRESH_REUSE_DETECTED,
     SESSIONS_REVOKED,
     USER_DEACTIVATED,
@@ -34,6 +35,7 @@ from authgate.observer import (
     REQUEST_REJECTED,
     REQUEST_UNAVAILABLE,
 )
+from authgate.recovery.templates import MAIL_KINDS
 from authgate.sessions.protocol import RotationOutcome
 
 LOGIN_OUTCOMES = {
@@ -54,6 +56,7 @@ REVOKE_REASONS = {
     LOGOUT: "logout",
     REFRESH_REUSE_DETECTED: "reuse-detected",
     PASSWORD_CHANGED: "password-changed",
+    PASSWORD_RESET: "password-reset",
     USER_DEACTIVATED: "user-deactivated",
     USER_DELETED: "user-deleted",
 }
@@ -115,6 +118,8 @@ class PrometheusMetrics:
         self._requests = {value: requests.labels(value) for value in REQUEST_OUTCOMES}
         for reason in (*REVOKE_REASONS.values(), *SESSIONS_REVOKED_REASONS):
             self._revoked.labels(reason)
+        for kind in MAIL_KINDS:
+            self._mails.labels(kind)
 
     # -- Observer ---------------------------------------------------------------------
 

@@ -2,24 +2,40 @@
 
 It authenticates every HTTP and WebSocket request that carries an access token (the
 ``accessToken`` cookie, else ``Authorization: Bearer``) and refuses unauthenticated
-requests to protected path prefixes. ``RequireAuth`` protects a ``Mount``/``Router``.
+requests to protected route groups (401, or 403 without a required scope).
+``RequireAuth`` protects a ``Mount``/``Router``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.authentication import AuthCredentials, UnauthenticatedUser
-from starlette.requests import cookie_parser
+from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
 from authgate.clientip import client_ip, parse_networks
 from authgate.cookies import ACCESS_COOKIE
 from authgate.csrf import needs_origin_check, origin_allowed
-from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated, ServiceUnavailable
+from authgate.errors import (
+    AuthgateError,
+    ConfigError,
+    CsrfRejected,
+    InsufficientScope,
+    NotAuthenticated,
+    ServiceUnavailable,
+)
 from authgate.events import CSRF_REJECTED, SecurityEvents
+from authgate.guards import (
+    RENDERER_KEY,
+    Protect,
+    RouteGroups,
+    refusal,
+    renderer_of,
+    scope_names,
+)
 from authgate.observer import (
     REQUEST_ANONYMOUS,
     REQUEST_AUTHENTICATED,
@@ -29,9 +45,12 @@ from authgate.observer import (
     Observer,
     Observers,
 )
-from authgate.principal import AuthenticatedUser, TokenCredentials
-from authgate.responses import error_response
-from authgate.service import Principal
+from authgate.principal import AuthenticatedUser, TokenCredentials, scopes_of
+from authgate.responses import ErrorRenderer, render_envelope
+from authgate.service import AuthService, Principal
+
+if TYPE_CHECKING:
+    from authgate.gate import AuthGate
 
 
 class Authenticator(Protocol):
@@ -77,58 +96,92 @@ def route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-async def _refuse(error: AuthgateError, scope: Scope, receive: Receive, send: Send) -> None:
+async def _refuse(
+    error: AuthgateError,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    render: ErrorRenderer = render_envelope,
+) -> None:
     if scope["type"] == "websocket":
         await WebSocketClose(code=1013 if error.status_code == 503 else 1008)(scope, receive, send)
     else:
-        await error_response(error)(scope, receive, send)
+        await render(HTTPConnection(scope), error)(scope, receive, send)
 
 
 class AuthMiddleware:
-    """Authenticate each request and guard the ``protect`` path prefixes.
+    """Authenticate each request and guard the ``protect`` route groups.
 
     Unsafe requests (POST, PUT, PATCH, DELETE) that carry authgate's cookies must come
     from the app's own origin or one of ``trusted_origins`` (else 403); requests
     authenticated by an ``Authorization`` header alone are not subject to this.
 
+    Build it with ``gate=`` (``AuthMiddleware(app, gate=gate, protect=...)``, as
+    ``gate.middleware()`` and ``gate.wrap()`` do) so it carries every setting of the gate;
+    an argument given explicitly wins over the gate's.
+
     Args:
         app: the ASGI app to wrap.
-        authenticator: usually the gate's ``AuthService``.
+        authenticator: usually the gate's ``AuthService`` (its settings, events and
+            observer are then the defaults of the arguments below).
         protect: path prefixes (``"/api"`` covers ``/api`` and ``/api/...``) whose requests
-            must be authenticated; others go on unauthenticated when the token is bad.
+            must be authenticated, or a mapping of prefixes to the scopes they need
+            (``{"/api": [], "/admin": ["admin"]}``); elsewhere a bad token goes on anonymous.
         trusted_origins: origins besides the app's own allowed to send cookie requests.
         events: where a refused cross-site request is reported.
         trusted_proxies: proxies whose ``X-Forwarded-For`` names the client in those reports.
         observer: told the outcome of every request (for metrics).
+        gate: the ``AuthGate`` whose service, settings, hooks and error renderer to use.
+        render_error: how a refusal is rendered (default: the gate's, else the envelope).
     """
 
     def __init__(
         self,
         app: ASGIApp,
-        authenticator: Authenticator,
-        protect: Sequence[str] = (),
-        trusted_origins: Sequence[str] = (),
+        authenticator: Authenticator | None = None,
+        protect: Protect = (),
+        trusted_origins: Sequence[str] | None = None,
         events: SecurityEvents | None = None,
-        trusted_proxies: Sequence[str] = (),
+        trusted_proxies: Sequence[str] | None = None,
         observer: Observer | None = None,
+        *,
+        gate: AuthGate | None = None,
+        render_error: ErrorRenderer | None = None,
     ) -> None:
+        if authenticator is None:
+            if gate is None:
+                raise ConfigError("AuthMiddleware needs gate= (or an authenticator)")
+            authenticator = gate.service
+        service = authenticator if isinstance(authenticator, AuthService) else None
+        settings = service.settings if service is not None else None
+        if trusted_origins is None:
+            trusted_origins = settings.trusted_origins if settings is not None else ()
+        if trusted_proxies is None:
+            trusted_proxies = settings.trusted_proxies if settings is not None else ()
         self.app = app
         self.authenticator = authenticator
-        self.protect = tuple(prefix.rstrip("/") for prefix in protect)
+        self.groups = RouteGroups(protect)
         self.trusted_origins = tuple(origin.rstrip("/").lower() for origin in trusted_origins)
-        self.events = events if events is not None else SecurityEvents()
+        if events is None:
+            events = service.events if service is not None else SecurityEvents()
+        if observer is None:
+            observer = service.observer if service is not None else Observers()
+        if render_error is None:
+            render_error = gate.render_error if gate is not None else render_envelope
+        self.events = events
         self.trusted_proxies = parse_networks(trusted_proxies)
-        self.observer = observer if observer is not None else Observers()
+        self.observer = observer
+        self.render_error = render_error
 
     def is_protected(self, scope: Scope) -> bool:
-        path = route_path(scope)
-        return any(path == prefix or path.startswith(prefix + "/") for prefix in self.protect)
+        return self.groups.required(route_path(scope)) is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
+        scope[RENDERER_KEY] = render = self.render_error
         if needs_origin_check(scope) and not origin_allowed(scope, self.trusted_origins):
             await self.events.emit(
                 CSRF_REJECTED,
@@ -136,7 +189,7 @@ class AuthMiddleware:
                 path=route_path(scope),
             )
             self.observer.request(REQUEST_FORBIDDEN)
-            await _refuse(CsrfRejected(), scope, receive, send)
+            await _refuse(CsrfRejected(), scope, receive, send, render)
             return
         failure: AuthgateError = NotAuthenticated()
         token = find_access_token(scope)
@@ -145,33 +198,40 @@ class AuthMiddleware:
                 principal = await self.authenticator.authenticate(token)
             except ServiceUnavailable as exc:
                 self.observer.request(REQUEST_UNAVAILABLE)
-                await _refuse(exc, scope, receive, send)  # fail closed, never let through
+                await _refuse(exc, scope, receive, send, render)  # fail closed, never let through
                 return
             except NotAuthenticated as exc:
                 failure = exc
             else:
                 scope["user"] = AuthenticatedUser(principal)
-                scope["auth"] = TokenCredentials(principal.claims)
-        if not scope["user"].is_authenticated and self.is_protected(scope):
-            self.observer.request(REQUEST_REJECTED)
-            await _refuse(failure, scope, receive, send)
-            return
+                scope["auth"] = TokenCredentials(principal.claims, scopes_of(principal.user))
         authenticated = scope["user"].is_authenticated
+        groups = self.groups
+        if groups and (groups.scoped or not authenticated):
+            required = groups.required(route_path(scope))
+            error = refusal(scope, required, failure) if required is not None else None
+            if error is not None:
+                forbidden = isinstance(error, InsufficientScope)
+                self.observer.request(REQUEST_FORBIDDEN if forbidden else REQUEST_REJECTED)
+                await _refuse(error, scope, receive, send, render)
+                return
         self.observer.request(REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS)
         await self.app(scope, receive, send)
 
 
 class RequireAuth:
     """Wrap an ASGI app (a ``Router``, or a ``Mount``'s app) so every request in it must be
-    authenticated by ``AuthMiddleware``; anything else gets the 401 envelope."""
+    authenticated by ``AuthMiddleware`` (401 otherwise) and hold every one of ``scopes``
+    (403 otherwise)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, scopes: str | Sequence[str] = ()) -> None:
         self.app = app
+        self.scopes = scope_names(scopes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket"):
-            user = scope.get("user")
-            if user is None or not user.is_authenticated:
-                await _refuse(NotAuthenticated(), scope, receive, send)
+            error = refusal(scope, self.scopes)
+            if error is not None:
+                await _refuse(error, scope, receive, send, renderer_of(scope))
                 return
         await self.app(scope, receive, send)

@@ -14,7 +14,7 @@ from typing import Protocol
 REQUEST_AUTHENTICATED = "authenticated"
 REQUEST_ANONYMOUS = "anonymous"  # no token, or a bad one, on a public path
 REQUEST_REJECTED = "rejected"  # 401 on a protected path
-REQUEST_FORBIDDEN = "forbidden"  # 403: a cross-site request carrying the cookies
+REQUEST_FORBIDDEN = "forbidden"  # 403: a cross-site cookie request, or a scope missing
 REQUEST_UNAVAILABLE = "unavailable"  # 503: Redis or the database down
 
 # how a refresh ended (besides RotationOutcome's rotated, grace, reused and missing)

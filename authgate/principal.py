@@ -9,6 +9,16 @@ from authgate.tokens import TokenClaims
 from authgate.users.protocol import User
 
 AUTHENTICATED = "authenticated"
+VERIFIED = "verified"
+
+
+def scopes_of(user: User) -> list[str]:
+    """``["authenticated", *roles]`` (roles sorted), plus ``"verified"`` once the user's
+    e-mail is verified: what ``request.auth.scopes`` holds for the user."""
+    scopes = [AUTHENTICATED, *sorted(user.roles)] if user.roles else [AUTHENTICATED]
+    if getattr(user, "email_verified", False):
+        scopes.append(VERIFIED)
+    return scopes
 
 
 class AuthenticatedUser(BaseUser):
@@ -47,8 +57,11 @@ class AuthenticatedUser(BaseUser):
 
 
 class TokenCredentials(AuthCredentials):
-    """``request.auth``: the ``authenticated`` scope and the access token's claims."""
+    """``request.auth``: the scopes (``authenticated``, the user's roles, ``verified``) and
+    the access token's claims."""
 
-    def __init__(self, claims: TokenClaims | None = None) -> None:
-        super().__init__([AUTHENTICATED] if claims is not None else [])
+    def __init__(self, claims: TokenClaims | None = None, scopes: list[str] | None = None) -> None:
+        if scopes is None:
+            scopes = [AUTHENTICATED] if claims is not None else []
+        super().__init__(scopes)
         self.claims = claims

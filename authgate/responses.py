@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 
-from authgate.errors import AuthgateError, FieldError, NotAuthenticated, TooManyRequests
+from authgate.errors import (
+    AuthgateError,
+    FieldError,
+    InsufficientScope,
+    NotAuthenticated,
+    TooManyRequests,
+)
 
 logger = logging.getLogger("authgate")
 
@@ -63,21 +69,37 @@ def envelope(
     return EnvelopeResponse(body, status_code=status_code, headers={**(headers or {}), **NO_STORE})
 
 
+def error_headers(exc: AuthgateError) -> dict[str, str]:
+    """The headers an error's answer must carry, whatever its body: ``WWW-Authenticate``
+    (401, and 403 ``insufficient_scope`` to a Bearer request) or ``Retry-After`` (429)."""
+    if isinstance(exc, NotAuthenticated):
+        return {"WWW-Authenticate": "Bearer"}
+    if isinstance(exc, InsufficientScope) and exc.bearer:
+        return {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
 def error_response(exc: AuthgateError) -> JSONResponse:
-    """The envelope for an authgate error, with ``WWW-Authenticate`` or ``Retry-After``.
+    """The envelope for an authgate error, with the headers of ``error_headers``.
 
     Outages (5xx) are logged with their cause; the response never carries it.
     """
     if exc.status_code >= 500:
         logger.warning("%s: %s (%r)", type(exc).__name__, exc.message, exc.__cause__)
-    headers: dict[str, str] = {}
-    if isinstance(exc, NotAuthenticated):
-        headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(exc, TooManyRequests):
-        headers["Retry-After"] = str(exc.retry_after)
     status = exc.status_code
     message = exc.message if status != 500 else _REASONS[500]
-    return envelope(status, None, message, errors=exc.errors, headers=headers)
+    return envelope(status, None, message, errors=exc.errors, headers=error_headers(exc))
+
+
+ErrorRenderer = Callable[[HTTPConnection, AuthgateError], Response]
+"""Turns an authgate error on a request into the response (``AuthGate(render_error=...)``)."""
+
+
+def render_envelope(connection: HTTPConnection, error: AuthgateError) -> Response:
+    """The default ``ErrorRenderer``: the envelope of ``error_response``."""
+    return error_response(error)
 
 
 async def handle_authgate_error(request: Request, exc: Exception) -> Response:

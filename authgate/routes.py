@@ -9,6 +9,7 @@ from functools import wraps
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, Router
+from starlette.types import Receive, Scope, Send
 
 from authgate.bodies import read_json_object
 from authgate.clientip import Network, client_ip, parse_networks
@@ -16,7 +17,7 @@ from authgate.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cook
 from authgate.devices import describe_device
 from authgate.errors import AuthgateError, NotAuthenticated
 from authgate.principal import AuthenticatedUser
-from authgate.responses import envelope, error_response
+from authgate.responses import ErrorRenderer, envelope, render_envelope
 from authgate.service import AuthService, Principal, SessionView, TokenPair
 from authgate.sessions.protocol import ClientInfo
 from authgate.users.protocol import utc_iso
@@ -63,15 +64,16 @@ def session_data(view: SessionView) -> dict[str, object]:
     }
 
 
-def in_envelope(endpoint: Endpoint) -> Endpoint:
-    """Turn authgate errors into the envelope even where the app installed no handlers."""
+def in_envelope(endpoint: Endpoint, render: ErrorRenderer = render_envelope) -> Endpoint:
+    """Turn authgate errors into responses (``render``: the envelope by default) even where
+    the app installed no handlers."""
 
     @wraps(endpoint)
     async def wrapper(request: Request) -> Response:
         try:
             return await endpoint(request)
         except AuthgateError as exc:
-            return error_response(exc)
+            return render(request, exc)
 
     return wrapper
 
@@ -83,8 +85,9 @@ def token_data(tokens: TokenPair) -> dict[str, str]:
 class AuthEndpoints:
     """The endpoints of contract §6, bound to one ``AuthService``."""
 
-    def __init__(self, service: AuthService) -> None:
+    def __init__(self, service: AuthService, render_error: ErrorRenderer = render_envelope) -> None:
         self.service = service
+        self.render = render_error
         self.settings = service.settings
         self.trusted_proxies = parse_networks(service.settings.trusted_proxies)
 
@@ -117,7 +120,7 @@ class AuthEndpoints:
         try:
             tokens = await self.service.refresh(token, self.client(request))
         except NotAuthenticated as exc:
-            response = error_response(exc)
+            response = self.render(request, exc)
             clear_token_cookies(response, self.settings)
             return response
         response = envelope(200, token_data(tokens), "Tokens refreshed")
@@ -138,7 +141,7 @@ class AuthEndpoints:
                 )
                 await self.service.logout_with_refresh_token(refresh_token, self.client(request))
         except NotAuthenticated as exc:
-            response = error_response(exc)
+            response = self.render(request, exc)
         else:
             response = envelope(200, None, "Logged out")
         clear_token_cookies(response, self.settings)
@@ -174,19 +177,38 @@ class AuthEndpoints:
         return envelope(200, {"revoked": revoked}, "Password changed")
 
     def routes(self) -> list[Route]:
+        def route(path: str, endpoint: Endpoint, method: str) -> Route:
+            return Route(path, in_envelope(endpoint, self.render), methods=[method])
+
         return [
-            Route("/register", in_envelope(self.register), methods=["POST"]),
-            Route("/login", in_envelope(self.login), methods=["POST"]),
-            Route("/refresh-token", in_envelope(self.refresh), methods=["POST"]),
-            Route("/logout", in_envelope(self.logout), methods=["POST"]),
-            Route("/logout-all", in_envelope(self.logout_all), methods=["POST"]),
-            Route("/me", in_envelope(self.me), methods=["GET"]),
-            Route("/sessions", in_envelope(self.sessions), methods=["GET"]),
-            Route("/sessions/{session_id}", in_envelope(self.revoke_session), methods=["DELETE"]),
-            Route("/change-password", in_envelope(self.change_password), methods=["POST"]),
+            route("/register", self.register, "POST"),
+            route("/login", self.login, "POST"),
+            route("/refresh-token", self.refresh, "POST"),
+            route("/logout", self.logout, "POST"),
+            route("/logout-all", self.logout_all, "POST"),
+            route("/me", self.me, "GET"),
+            route("/sessions", self.sessions, "GET"),
+            route("/sessions/{session_id}", self.revoke_session, "DELETE"),
+            route("/change-password", self.change_password, "POST"),
         ]
 
 
-def auth_router(service: AuthService) -> Router:
-    """A router with the auth endpoints, to mount (``Mount("/auth", app=...)``)."""
-    return Router(routes=AuthEndpoints(service).routes())
+class MountedRouter(Router):
+    """A ``Router`` that never redirects: ``/login/`` is ``/login``, whether the host
+    framework strips the mount prefix (``root_path``) or not, so no answer points out of
+    the mount."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        super().__init__(routes=routes, redirect_slashes=False)
+
+    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        if len(path) > 1 and path.endswith("/"):
+            scope = {**scope, "path": path.rstrip("/") or "/"}
+        await super().app(scope, receive, send)
+
+
+def auth_router(service: AuthService, render_error: ErrorRenderer = render_envelope) -> Router:
+    """A router with the auth endpoints, to mount (``Mount("/auth", app=...)``); errors are
+    rendered by ``render_error``."""
+    return MountedRouter(AuthEndpoints(service, render_error).routes())

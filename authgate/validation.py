@@ -9,19 +9,19 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+
 from authgate.errors import FieldError, ValidationError
 from authgate.passwords import BCRYPT_MAX_BYTES, MIN_PASSWORD_LENGTH
 
 USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{3,32}$")
-EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~\-]+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$"
-)
 MAX_EMAIL = 254
 MAX_FULL_NAME = 100
 MAX_URL = 2048
 MAX_LOGIN = 320
 ROLE = re.compile(r"[a-z0-9_.:\-]{1,64}")
+# scopes the middleware gives by itself (authgate.principal): a role must not fake them
+RESERVED_ROLES = frozenset({"authenticated", "verified"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -88,6 +88,32 @@ class _Checker:
             raise ValidationError(f"Invalid fields: {fields}", errors=self.errors)
 
 
+def normalize_email(value: str) -> str | None:
+    """The address checked and normalised by ``email-validator`` (no DNS lookups), then
+    lowercased; ``None`` when it is not a valid address. Registration, login and every
+    recovery flow use this one function, so an address compares equal everywhere."""
+    value = value.strip()
+    if len(value) > MAX_EMAIL or _CONTROL.search(value):
+        return None
+    try:
+        checked = validate_email(value, check_deliverability=False, strict=True)
+    except EmailNotValidError:
+        return None
+    normalized: str = checked.normalized.lower()
+    return normalized if len(normalized) <= MAX_EMAIL else None
+
+
+def check_email(checker: _Checker, field: str) -> str | None:
+    """The body's ``field`` as a normalised address, or ``None`` after recording why not."""
+    raw = checker.string(field)
+    if raw is None:
+        return None
+    email = normalize_email(raw)
+    if email is None:
+        checker.fail(field, "must be a valid email address")
+    return email
+
+
 def _present(value: str | None) -> str:
     """A value the checker vouched for (it raised otherwise)."""
     if value is None:  # pragma: no cover - raise_if_any() raised before
@@ -142,11 +168,7 @@ def parse_registration(body: dict[str, Any]) -> Registration:
     username = checker.string("username")
     if username is not None and not USERNAME.fullmatch(username):  # "$" would allow "x\n"
         checker.fail("username", "must be 3 to 32 letters, digits, '_', '.' or '-'")
-    email = checker.string("email")
-    if email is not None:
-        email = email.strip()
-        if len(email) > MAX_EMAIL or not EMAIL.match(email) or len(email.split("@")[0]) > 64:
-            checker.fail("email", "must be a valid email address")
+    email = check_email(checker, "email")
     full_name = _check_full_name(checker, checker.string("fullName"))
     password = checker.string("password")
     _check_password(checker, "password", password)
@@ -178,7 +200,10 @@ def parse_credentials(body: dict[str, Any]) -> Credentials:
         login = checker.string("username")
     password = checker.string("password")
     checker.raise_if_any()
-    return Credentials(_present(login).strip().lower(), _present(password))
+    login = _present(login).strip().lower()
+    if "@" in login:  # an address matches however it was written at registration
+        login = normalize_email(login) or login
+    return Credentials(login, _present(password))
 
 
 def parse_refresh_token(body: dict[str, Any]) -> str | None:
@@ -233,5 +258,10 @@ def parse_role(name: str) -> str:
         raise ValidationError(
             "Invalid role name",
             errors=[FieldError("role", "must be 1 to 64 of a-z, 0-9, '_', '.', ':' or '-'")],
+        )
+    if name in RESERVED_ROLES:
+        raise ValidationError(
+            "Invalid role name",
+            errors=[FieldError("role", f"'{name}' is a scope authgate gives by itself")],
         )
     return name

@@ -24,6 +24,8 @@ from sqlalchemy.engine import make_url
 from app_example.app import create_app
 from authgate import AuthGate, Settings
 from authgate.migrations import upgrade
+from authgate.recovery.mailer import Mailer
+from tests.mailbox import Mailbox
 
 ADMIN_DATABASE_URL = os.environ.get(
     "AUTHGATE_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -120,8 +122,8 @@ async def make_gate(settings: Settings) -> AsyncIterator[GateFactory]:
     """Build started gates with settings overrides; all are shut down after the test."""
     gates: list[AuthGate] = []
 
-    async def factory(**overrides: Any) -> AuthGate:
-        gate = AuthGate(replace(settings, **overrides).checked())
+    async def factory(*, mailer: Mailer | None = None, **overrides: Any) -> AuthGate:
+        gate = AuthGate(replace(settings, **overrides).checked(), mailer=mailer)
         await gate.startup()
         gates.append(gate)
         return gate
@@ -134,6 +136,15 @@ async def make_gate(settings: Settings) -> AsyncIterator[GateFactory]:
 @pytest.fixture
 async def gate(make_gate: GateFactory) -> AuthGate:
     return await make_gate()
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free port; ``mailbox.url`` is its SMTP URL."""
+    box = Mailbox()
+    box.controller.start()
+    yield box
+    box.controller.stop()
 
 
 CLIENT_IP = "203.0.113.7"

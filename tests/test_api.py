@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from authgate import AuthGate
+from authgate.recovery import LogMailer
 from tests.conftest import (
     PASSWORD,
     Account,
@@ -24,7 +25,16 @@ from tests.conftest import (
     unique_username,
 )
 
-PUBLIC_USER_KEYS = {"id", "username", "email", "fullName", "avatarUrl", "createdAt", "roles"}
+PUBLIC_USER_KEYS = {
+    "id",
+    "username",
+    "email",
+    "fullName",
+    "avatarUrl",
+    "createdAt",
+    "roles",
+    "emailVerified",
+}
 # What a browser sends with a same-origin POST; keeps cookie requests honest about CSRF.
 SAME_ORIGIN = {"Origin": "http://testserver"}
 MAX_BODY = 64 * 1024
@@ -259,6 +269,14 @@ async def test_a_72_byte_password_is_never_truncated(client: httpx.AsyncClient) 
     assert assert_envelope(longer, 401)["message"] == "Invalid user credentials"
 
 
+# the production minimum bcrypt cost, and the mailer and public URL production asks for
+PRODUCTION: dict[str, Any] = {
+    "bcrypt_rounds": 10,
+    "mailer": LogMailer(),
+    "public_url": "https://app.example.com",
+}
+
+
 # -- cookies --------------------------------------------------------------------------------
 
 
@@ -268,7 +286,7 @@ async def test_login_and_refresh_set_the_token_cookies(
 ) -> None:
     overrides: dict[str, Any] = {"access_token_expiry": 123, "refresh_token_expiry": 4567}
     if env == "production":
-        overrides["bcrypt_rounds"] = 10  # the production minimum
+        overrides.update(PRODUCTION)
     gate = await make_gate(env=env, **overrides)
     client = make_client(gate)
     secure = env == "production"
@@ -300,7 +318,7 @@ async def test_login_and_refresh_set_the_token_cookies(
 async def test_logout_clears_both_cookies_with_their_paths(
     make_gate: GateFactory, make_client: ClientFactory, env: str
 ) -> None:
-    gate = await make_gate(env=env, bcrypt_rounds=10) if env == "production" else await make_gate()
+    gate = await make_gate(env=env, **PRODUCTION) if env == "production" else await make_gate()
     client = make_client(gate)
     account = await bearer_login(client, await register(client))
 

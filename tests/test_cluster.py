@@ -14,6 +14,7 @@ import pytest
 import redis
 from redis.asyncio import RedisCluster
 
+from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
 from authgate.sessions.redis_store import device_of
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
@@ -155,6 +156,22 @@ async def test_session_lifecycle_on_every_node(cluster: RedisCluster) -> None:
 
     for user_id in user_ids:  # nothing of theirs is left behind on any node
         assert [key async for key in cluster.scan_iter(match=f"*{user_id}*")] == []
+
+
+async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) -> None:
+    store = RedisSessionStore(cluster, prefix=redis_prefix_for_run())
+    tokens = OneTimeTokens(cluster, prefix=redis_prefix_for_run())
+    for user_id in users_on_every_node(cluster, store):
+        # the token hash shares the user's slot with the sessions
+        key = f"{redis_prefix_for_run()}:{{{user_id}}}:onetime:{RESET}"
+        assert cluster.keyslot(key) == cluster.keyslot(store.index_key(user_id))
+        first = await tokens.issue(user_id, RESET, 60)
+        token = await tokens.issue(user_id, RESET, 60)
+        results = await asyncio.gather(
+            *(tokens.consume(token, RESET, drop_others=True) for _ in range(5))
+        )
+        assert [result.user_id for result in results if result is not None] == [user_id]
+        assert await tokens.consume(first, RESET) is None
 
 
 async def test_concurrent_rotations_on_the_cluster_converge(cluster: RedisCluster) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from authgate.errors import NotFound
-from authgate.events import USER_DEACTIVATED, USER_DELETED
+from authgate.events import USER_DEACTIVATED, USER_DELETED, USER_REGISTERED
 from authgate.service.base import ServiceBase, logger
 from authgate.service.results import Principal, without_hash
 from authgate.users.protocol import NewUser, ProfileChanges, User
@@ -26,6 +26,7 @@ class AccountFlows(ServiceBase):
             )
         )
         logger.info("user registered", extra={"user_id": user.id})
+        await self.events.emit(USER_REGISTERED, user_id=user.id)
         return without_hash(user)
 
     async def update_profile(self, principal: Principal, update: ProfileUpdate) -> User:

@@ -6,6 +6,7 @@ from typing import NoReturn
 
 from authgate.errors import (
     AuthgateError,
+    EmailNotVerified,
     FieldError,
     InvalidCredentials,
     SessionRevoked,
@@ -17,6 +18,7 @@ from authgate.service.base import ServiceBase
 from authgate.service.results import LoginResult, Principal, without_hash
 from authgate.sessions.protocol import ClientInfo
 from authgate.throttle import account_key_for
+from authgate.users.protocol import User
 from authgate.validation import MAX_LOGIN, Credentials
 
 
@@ -46,6 +48,8 @@ class Logins(ServiceBase):
         if not verified or not user.is_active:
             await self._login_failed(client, user.id)
         await self._check_succeeded(account, client)
+        if self.settings.require_verified_email and not user.email_verified:
+            raise EmailNotVerified()  # the right password, but no session until verified
         if new_hash is not None:
             await self.users.set_password_hash(user.id, new_hash)
         tokens = await self._open_session(user.id, client)
@@ -83,6 +87,35 @@ class Logins(ServiceBase):
         await self.events.emit(LOGIN_FAILED, user_id=user_id, ip=client.ip, **detail)
         raise error if error is not None else InvalidCredentials()
 
+    async def confirm_password(
+        self, principal: Principal, password: str, client: ClientInfo, *, via: str
+    ) -> User:
+        """Check the caller's current password, counted by the login throttle like a login
+        (so a stolen access token cannot be used to guess the password).
+
+        Returns the stored user (with its hash).
+
+        Raises:
+            TooManyRequests: the account or the client is over its limit.
+            ValidationError: on ``currentPassword`` when it is wrong.
+            SessionRevoked: the user is gone or inactive.
+        """
+        user_id = principal.user.id
+        account = account_key_for(user_id, principal.user.username)
+        await self._reserve_check(account, client, user_id)
+        stored = await self.users.get_by_id(user_id)
+        if stored is None or not stored.is_active:
+            raise SessionRevoked()
+        verified, _ = await self.hasher.verify_and_update(password, stored.password_hash)
+        if not verified:
+            wrong = ValidationError(
+                "Current password is incorrect",
+                errors=[FieldError("currentPassword", "is incorrect")],
+            )
+            await self._login_failed(client, user_id, wrong, via=via)
+        await self._check_succeeded(account, client)
+        return stored
+
     async def change_password(
         self, principal: Principal, current_password: str, new_password: str, client: ClientInfo
     ) -> int:
@@ -93,19 +126,7 @@ class Logins(ServiceBase):
         ``currentPassword``. Returns how many other sessions were revoked.
         """
         user_id, sid = principal.user.id, principal.session_id
-        account = account_key_for(user_id, principal.user.username)
-        await self._reserve_check(account, client, user_id)
-        stored = await self.users.get_by_id(user_id)
-        if stored is None or not stored.is_active:
-            raise SessionRevoked()
-        verified, _ = await self.hasher.verify_and_update(current_password, stored.password_hash)
-        if not verified:
-            wrong = ValidationError(
-                "Current password is incorrect",
-                errors=[FieldError("currentPassword", "is incorrect")],
-            )
-            await self._login_failed(client, user_id, wrong, via="change-password")
-        await self._check_succeeded(account, client)
+        await self.confirm_password(principal, current_password, client, via="change-password")
         new_hash = await self.hasher.hash(new_password)
         # All or nothing for the other sessions: they end before the new password exists
         # (if Redis fails here, nothing has changed), and once more after it is stored, for

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Uuid,
     delete,
+    false,
     select,
     text,
     update,
@@ -63,6 +64,7 @@ class UserRow(Base):
     avatar_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now
@@ -80,6 +82,7 @@ class UserRow(Base):
             is_active=self.is_active,
             created_at=self.created_at,
             roles=frozenset(row.role for row in self.role_rows),
+            email_verified=self.email_verified,
             password_hash=self.password_hash,
         )
 
@@ -183,6 +186,23 @@ class SqlAlchemyUserStore:
 
     async def set_active(self, user_id: str, active: bool) -> bool:
         return await self._update(user_id, is_active=active)
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        if not is_user_id(user_id):
+            return False
+        statement = (
+            update(UserRow)
+            .where(UserRow.id == uuid.UUID(user_id), UserRow.email == email)
+            .values(email_verified=True, updated_at=_now())
+        )
+        async with _database_errors(), self._sessions() as session, session.begin():
+            result = await session.execute(statement)
+        return bool(getattr(result, "rowcount", 0))
+
+    async def change_email(self, user_id: str, new_email: str) -> User | None:
+        if not await self._update(user_id, email=new_email.lower(), email_verified=True):
+            return None
+        return await self.get_by_id(user_id)
 
     async def delete(self, user_id: str) -> bool:
         if not is_user_id(user_id):

@@ -27,6 +27,7 @@ class User:
     is_active: bool
     created_at: datetime
     roles: frozenset[str] = frozenset()
+    email_verified: bool = False
     password_hash: str = field(default="", repr=False)
 
     def public(self) -> dict[str, Any]:
@@ -39,6 +40,7 @@ class User:
             "avatarUrl": self.avatar_url,
             "createdAt": utc_iso(self.created_at),
             "roles": sorted(self.roles),
+            "emailVerified": self.email_verified,
         }
 
     def to_cache(self) -> dict[str, Any]:
@@ -52,6 +54,7 @@ class User:
             "is_active": self.is_active,
             "created_at": utc_iso(self.created_at),
             "roles": sorted(self.roles),
+            "email_verified": self.email_verified,
         }
 
     @classmethod
@@ -67,6 +70,7 @@ class User:
             created_at=created,
             # KeyError on an entry written before roles existed: a cache miss, not "no roles"
             roles=frozenset(str(role) for role in data["roles"]),
+            email_verified=bool(data["email_verified"]),  # KeyError: an older entry, a miss
         )
 
 
@@ -142,6 +146,18 @@ class UserPage:
 
     users: list[User]
     next_after: str | None
+
+
+class EmailStore(UserStore, Protocol):
+    """A ``UserStore`` that can verify and change e-mail addresses (recovery needs it)."""
+
+    async def mark_email_verified(self, user_id: str, email: str) -> bool:
+        """Mark the address verified if it is still the user's ``email``; whether it was."""
+        ...
+
+    async def change_email(self, user_id: str, new_email: str) -> User | None:
+        """Set a new, verified address (``Conflict`` if taken); the user, or ``None``."""
+        ...
 
 
 class UserDirectory(UserStore, Protocol):

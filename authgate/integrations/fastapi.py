@@ -1,0 +1,210 @@
+"""authgate in FastAPI (the ``authgate[fastapi]`` extra).
+
+``install(app, gate)`` wires everything in one call: the auth endpoints at ``/auth``, the
+middleware with every setting of the gate, authgate's errors in the envelope (FastAPI's
+own errors stay ``{"detail": ...}`` unless ``envelope_errors=True``), the gate's start-up
+and shut-down around the app's own lifespan, and the auth endpoints with both security
+schemes in the app's OpenAPI document. Then, in the endpoints::
+
+    @app.get("/dashboard")
+    async def dashboard(user: User = Depends(current_user)) -> dict[str, str]: ...
+
+    @app.delete("/users/{id}")
+    async def remove(admin: User = Security(current_user, scopes=["admin"])) -> None: ...
+
+Not logged in is a 401 with ``WWW-Authenticate: Bearer``; logged in without a scope a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import SecurityScopes as SecurityScopes
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from authgate.cookies import ACCESS_COOKIE
+from authgate.errors import (
+    AuthgateError,
+    ConfigError,
+    FieldError,
+    ValidationError,
+)
+from authgate.gate import AuthGate
+from authgate.guards import Protect, refusal
+from authgate.mounting import check_refresh_cookie_path
+from authgate.openapi import (
+    BEARER_SCHEME,
+    COOKIE_SCHEME,
+    SECURITY_SCHEMES,
+    auth_components,
+    auth_paths,
+)
+from authgate.principal import AuthenticatedUser
+from authgate.responses import EXCEPTION_HANDLERS
+from authgate.service import Principal
+from authgate.users.protocol import User
+
+__all__ = [
+    "SecurityScopes",
+    "bearer_scheme",
+    "cookie_scheme",
+    "current_principal",
+    "current_user",
+    "install",
+    "optional_principal",
+    "optional_user",
+]
+
+bearer_scheme = HTTPBearer(
+    scheme_name=BEARER_SCHEME,
+    bearerFormat="JWT",
+    description=SECURITY_SCHEMES[BEARER_SCHEME]["description"],
+    auto_error=False,
+)
+"""The Bearer security scheme: documents it; the middleware reads the token."""
+
+cookie_scheme = APIKeyCookie(
+    name=ACCESS_COOKIE,
+    scheme_name=COOKIE_SCHEME,
+    description=SECURITY_SCHEMES[COOKIE_SCHEME]["description"],
+    auto_error=False,
+)
+"""The ``accessToken`` cookie security scheme: documents it; the middleware reads it."""
+
+
+def _authenticated(request: Request) -> AuthenticatedUser | None:
+    if "user" not in request.scope:
+        raise ConfigError(
+            "authgate's middleware is not installed: call authgate.integrations.fastapi."
+            "install(app, gate)"
+        )
+    user = request.scope["user"]
+    return user if isinstance(user, AuthenticatedUser) else None
+
+
+async def optional_principal(
+    request: Request,
+    _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+    _cookie: Annotated[str | None, Security(cookie_scheme)],
+) -> Principal | None:
+    """The request's ``Principal`` (user, session, claims), or ``None`` when anonymous."""
+    user = _authenticated(request)
+    return user.principal if user is not None else None
+
+
+async def current_principal(
+    security_scopes: SecurityScopes,
+    request: Request,
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    """The request's ``Principal``: 401 when anonymous, 403 without a required scope."""
+    refused = refusal(request.scope, security_scopes.scopes)
+    if refused is not None:
+        raise refused
+    assert principal is not None  # refusal() vouched for the login
+    return principal
+
+
+async def current_user(principal: Annotated[Principal, Depends(current_principal)]) -> User:
+    """The logged-in ``User``: 401 when anonymous, 403 without a scope of ``Security(...)``."""
+    return principal.user
+
+
+async def optional_user(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> User | None:
+    """The logged-in ``User``, or ``None`` when anonymous."""
+    return principal.user if principal is not None else None
+
+
+def _merge_openapi(app: FastAPI, routes: list[Any], prefix: str) -> None:
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = original()
+            document.setdefault("paths", {}).update(auth_paths(routes, prefix))
+            components = document.setdefault("components", {})
+            for kind, entries in auth_components().items():
+                for name, entry in entries.items():
+                    components.setdefault(kind, {}).setdefault(name, entry)
+            tags = document.setdefault("tags", [])
+            if not any(tag.get("name") == "auth" for tag in tags):
+                tags.append({"name": "auth", "description": "Login, tokens and sessions"})
+        return app.openapi_schema or original()
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _wrap_lifespan(app: FastAPI, gate: AuthGate) -> None:
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Any) -> AsyncIterator[Any]:
+        async with gate.lifespan(), inner(application) as state:
+            yield state
+
+    app.router.lifespan_context = lifespan
+
+
+def _envelope_handlers() -> dict[Any, Callable[..., Any]]:
+    """FastAPI's own errors (HTTPException, 422) in the envelope too, for apps that opt in."""
+
+    async def validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        errors = [
+            FieldError(".".join(str(part) for part in error["loc"]), str(error["msg"]))
+            for error in exc.errors()
+        ]
+        error = ValidationError("Invalid request", errors=errors)
+        response: Response = await EXCEPTION_HANDLERS[AuthgateError](request, error)
+        return response
+
+    return {
+        StarletteHTTPException: EXCEPTION_HANDLERS[StarletteHTTPException],
+        RequestValidationError: validation,
+    }
+
+
+def install(
+    app: FastAPI,
+    gate: AuthGate,
+    *,
+    prefix: str = "/auth",
+    protect: Protect = (),
+    envelope_errors: bool = False,
+) -> None:
+    """Wire ``gate`` into ``app``.
+
+    Args:
+        app: the FastAPI app, before it starts.
+        gate: the ``AuthGate``.
+        prefix: where the auth endpoints are mounted; must be the refresh cookie's path
+            (``AUTHGATE_REFRESH_COOKIE_PATH``, ``/auth`` by default).
+        protect: path prefixes (or prefixes to scopes) the middleware guards, besides the
+            endpoints that depend on ``current_user``.
+        envelope_errors: put FastAPI's own errors (404, 405, 422, ``HTTPException``) in the
+            envelope too; by default they keep FastAPI's ``{"detail": ...}``.
+
+    Raises:
+        ConfigError: ``prefix`` is not the refresh cookie's path.
+    """
+    prefix = "/" + prefix.strip("/")
+    check_refresh_cookie_path(gate.settings, prefix)
+    router = gate.router()
+    app.state.authgate = gate
+    app.mount(prefix, router)
+    middleware = gate.middleware(protect)
+    app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
+    app.add_exception_handler(AuthgateError, gate.exception_handlers[AuthgateError])
+    if envelope_errors:
+        for kind, handler in _envelope_handlers().items():
+            app.add_exception_handler(kind, handler)
+    _wrap_lifespan(app, gate)
+    _merge_openapi(app, list(router.routes), prefix)

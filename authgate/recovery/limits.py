@@ -1,0 +1,56 @@
+"""How often the recovery flows may send mail: per address, per user and per client IP.
+
+Counters in Redis with a one-hour window, on the same reserve script as the login
+throttle (``authgate/sessions/lua/reserve_attempt.lua``): one key per counter, its TTL the
+window. Addresses are counted under a digest, so Redis holds no address in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+
+from redis.asyncio import Redis, RedisCluster
+
+from authgate.clientip import throttle_bucket
+from authgate.sessions.redis_store import load_script, redis_errors
+
+WINDOW_SECONDS = 3600
+
+
+class RecoveryLimits:
+    """Counts mail-sending requests; each method answers 0 (go on) or seconds to wait."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        prefix: str,
+        per_address: int,
+        per_ip: int,
+        window_seconds: int = WINDOW_SECONDS,
+    ) -> None:
+        self._prefix = prefix
+        self._per_address = per_address
+        self._per_ip = per_ip
+        self._window_ms = window_seconds * 1000
+        self._reserve = client.register_script(load_script("reserve_attempt"))
+
+    async def _take(self, kind: str, identity: str, limit: int) -> int:
+        key = f"{self._prefix}:recovery:{kind}:{{{identity}}}"
+        async with redis_errors():
+            reserved, ttl_ms = await self._reserve(keys=[key], args=[limit, self._window_ms])
+        return 0 if int(reserved) else max(1, math.ceil(int(ttl_ms) / 1000))
+
+    async def address(self, email: str) -> int:
+        """One more mail to ``email`` (whether or not it has an account)."""
+        digest = hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return await self._take("address", digest, self._per_address)
+
+    async def client(self, ip: str) -> int:
+        """One more request from the client at ``ip`` (IPv6 counted per /64)."""
+        return await self._take("ip", throttle_bucket(ip), self._per_ip)
+
+    async def user(self, flow: str, user_id: str) -> int:
+        """One more mail of ``flow`` asked for by the signed-in user ``user_id``."""
+        return await self._take(flow, user_id, self._per_address)

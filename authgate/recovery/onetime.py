@@ -1,0 +1,118 @@
+"""One-time tokens for password reset, e-mail verification and e-mail change.
+
+A token is ``<user id hex>.<32 random bytes, base64url>`` (256 random bits). Redis keeps
+only its SHA-256 digest, in a hash per user and purpose under the user's Cluster hash tag,
+next to the user's sessions::
+
+    <prefix>:{<user id>}:onetime:<purpose>   hash: digest -> "<expiry ms>|<data>"
+
+Each entry carries its own expiry (the hash's TTL is the latest one). Consuming is one Lua
+script that reads and deletes the entry, so a token works once however many requests
+present it at the same moment; a reset consumes with ``drop_others`` and so also
+invalidates every other outstanding reset token of the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.resources import files
+
+from redis.asyncio import Redis, RedisCluster
+
+from authgate.sessions.redis_store import redis_errors
+
+RESET = "reset"
+VERIFY = "verify"
+CHANGE_EMAIL = "change-email"
+SECRET_BYTES = 32
+MAX_TOKEN = 128
+MAX_OUTSTANDING = 5  # per user and purpose; older ones give way
+
+
+def _script(name: str) -> str:
+    return files("authgate.recovery").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
+
+
+def digest(token: str) -> str:
+    """The SHA-256 digest of ``token`` (hex), the only form Redis keeps."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def user_id_of(token: str) -> str | None:
+    """The user id a token names, or ``None`` if it is not shaped like a token."""
+    if not 0 < len(token) <= MAX_TOKEN or token.count(".") != 1:
+        return None
+    head, tail = token.split(".")
+    if len(tail) < 43:  # 32 bytes in base64url
+        return None
+    try:
+        return str(uuid.UUID(hex=head))
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Redeemed:
+    """A consumed token: whose it was and the data issued with it."""
+
+    user_id: str
+    data: str
+
+
+class OneTimeTokens:
+    """Issues and consumes one-time tokens in Redis (single node or Cluster)."""
+
+    def __init__(
+        self,
+        client: Redis | RedisCluster,
+        *,
+        prefix: str,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._prefix = prefix
+        self._clock = clock
+        self._issue = client.register_script(_script("issue_token"))
+        self._consume = client.register_script(_script("consume_token"))
+
+    def _key(self, user_id: str, purpose: str) -> str:
+        return f"{self._prefix}:{{{user_id}}}:onetime:{purpose}"
+
+    def _now_ms(self) -> int:
+        return int(self._clock() * 1000)
+
+    async def issue(self, user_id: str, purpose: str, ttl_seconds: int, data: str = "") -> str:
+        """A new token for ``user_id`` and ``purpose``, valid once for ``ttl_seconds``."""
+        token = f"{uuid.UUID(user_id).hex}.{secrets.token_urlsafe(SECRET_BYTES)}"
+        now = self._now_ms()
+        async with redis_errors():
+            await self._issue(
+                keys=[self._key(user_id, purpose)],
+                args=[digest(token), now + ttl_seconds * 1000, now, data, MAX_OUTSTANDING],
+            )
+        return token
+
+    async def consume(
+        self, token: str, purpose: str, *, drop_others: bool = False
+    ) -> Redeemed | None:
+        """Use ``token`` up; ``None`` when it is malformed, unknown, used or expired.
+
+        Args:
+            drop_others: also invalidate every other outstanding token of the user and
+                purpose (a password reset does).
+        """
+        user_id = user_id_of(token)
+        if user_id is None:
+            return None
+        async with redis_errors():
+            data = await self._consume(
+                keys=[self._key(user_id, purpose)],
+                args=[digest(token), self._now_ms(), "1" if drop_others else "0"],
+            )
+        if data is None or data is False:
+            return None
+        return Redeemed(user_id, str(data))

@@ -1,0 +1,1 @@
+"""Small apps using authgate in other frameworks; the README shows them and tests run them."""

@@ -1,0 +1,165 @@
+"""Litestar: the README's app (``examples/litestar_app.py``) with ``AuthgatePlugin``, on
+real PostgreSQL and Redis, started through its ASGI lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, cast
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from litestar import Litestar, Request, get
+from starlette.types import ASGIApp
+
+from authgate import AuthGate, ConfigError, Settings
+from authgate.integrations.litestar import AuthgatePlugin, principal_of
+from examples.litestar_app import create_app
+from tests.conftest import register_and_login
+from tests.problem import PROBLEM_JSON, problem
+
+BASE = "http://testserver"
+
+
+def asgi(app: Litestar) -> ASGIApp:
+    """Litestar's own ASGI types are narrower than Starlette's; it is an ASGI app all the same."""
+    return cast(ASGIApp, app)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    application = create_app(AuthGate(settings))
+    async with LifespanManager(asgi(application)):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=asgi(app))
+    async with httpx.AsyncClient(
+        transport=transport, base_url=BASE, headers={"Origin": BASE}
+    ) as client:
+        yield client
+
+
+def assert_envelope_error(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body: dict[str, Any] = response.json()
+    assert (body["statusCode"], body["success"], body["data"]) == (status, False, None)
+    assert isinstance(body["errors"], list)
+    return body
+
+
+async def test_the_whole_flow_through_litestar(client: httpx.AsyncClient) -> None:
+    account = await register_and_login(client)  # the lifespan migrated the database
+    assert (await client.get("/hello")).json() == {"hello": f"Test {account.username}"}
+    assert (await client.get("/notes")).json() == {"owner": account.username}  # by cookie
+    client.cookies.clear()
+    assert (await client.get("/hello")).json() == {"hello": "stranger"}
+    notes = await client.get("/notes", headers=bearer(account.access_token))
+    assert notes.json() == {"owner": account.username}
+    sessions = await client.get("/auth/sessions", headers=bearer(account.access_token))
+    assert sessions.status_code == 200
+    assert len(sessions.json()["data"]) == 1
+
+    refreshed = await client.post(
+        "/auth/refresh-token", json={"refreshToken": account.refresh_token}
+    )
+    assert refreshed.status_code == 200
+    access = refreshed.json()["data"]["accessToken"]
+    client.cookies.clear()
+    assert (await client.post("/auth/logout", headers=bearer(access))).status_code == 200
+    after = await client.get("/notes", headers=bearer(access))
+    assert_envelope_error(after, 401)
+    assert after.headers["www-authenticate"] == "Bearer"
+
+
+async def test_the_mount_never_redirects_out_of_it(client: httpx.AsyncClient) -> None:
+    account = await register_and_login(client)
+    client.cookies.clear()
+    for path in ["/auth/me", "/auth/me/"]:
+        response = await client.get(path, headers=bearer(account.access_token))
+        assert response.status_code == 200, (path, response.status_code, response.headers)
+        assert response.json()["data"]["id"] == account.id
+    login = await client.post(
+        "/auth/login/", json={"username": account.username, "password": account.password}
+    )
+    assert login.status_code == 200
+    assert (await client.get("/auth/nowhere")).status_code == 404
+
+
+async def test_anonymous_is_401_never_500(client: httpx.AsyncClient) -> None:
+    for method, path in [("GET", "/notes"), ("DELETE", "/notes"), ("GET", "/auth/me")]:
+        response = await client.request(method, path)
+        assert_envelope_error(response, 401)
+        assert response.headers["www-authenticate"] == "Bearer"
+    assert_envelope_error(await client.get("/notes", headers=bearer("x.y.z")), 401)
+
+
+async def test_the_scope_guard_answers_403_until_the_role_is_granted(
+    app: Litestar, client: httpx.AsyncClient
+) -> None:
+    account = await register_and_login(client)
+    client.cookies.clear()
+    refused = await client.delete("/notes", headers=bearer(account.access_token))
+    assert "admin" in assert_envelope_error(refused, 403)["message"]
+    assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
+    gate: AuthGate = app.state.authgate
+    await gate.accounts.grant_role(account.id, "admin")
+    allowed = await client.delete("/notes", headers=bearer(account.access_token))
+    assert allowed.status_code == 200
+    assert allowed.json() == {"purgedBy": account.username}
+
+
+async def test_a_cookie_request_from_another_origin_is_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    await register_and_login(client)
+    refused = await client.delete("/notes", headers={"Origin": "http://evil.example"})
+    assert_envelope_error(refused, 403)
+
+
+async def test_principal_of_answers_401_for_anonymous(settings: Settings) -> None:
+    @get("/whoami")
+    async def whoami(request: Request[Any, Any, Any]) -> dict[str, str]:
+        return {"session": principal_of(request).session_id}
+
+    app = Litestar([whoami], plugins=[AuthgatePlugin(AuthGate(settings))])
+    async with (
+        LifespanManager(asgi(app)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
+    ):
+        assert_envelope_error(await client.get("/whoami"), 401)
+        account = await register_and_login(client)
+        client.cookies.clear()
+        answer = await client.get("/whoami", headers=bearer(account.access_token))
+        assert answer.status_code == 200
+        assert answer.json()["session"]
+
+
+def test_a_prefix_that_is_not_the_refresh_cookie_path_is_refused(settings: Settings) -> None:
+    with pytest.raises(ConfigError, match="AUTHGATE_REFRESH_COOKIE_PATH"):
+        AuthgatePlugin(AuthGate(settings), prefix="/api/auth")
+
+
+async def test_the_gates_error_renderer_answers_for_guards_and_handlers(
+    settings: Settings,
+) -> None:
+    app = create_app(AuthGate(settings, render_error=problem))
+    async with (
+        LifespanManager(asgi(app)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
+    ):
+        anonymous = await client.get("/notes")
+        assert anonymous.status_code == 401
+        assert anonymous.headers["content-type"] == PROBLEM_JSON
+        assert anonymous.headers["www-authenticate"] == "Bearer"
+        assert anonymous.json() == {"title": "Authentication required", "status": 401}
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.delete("/notes", headers=bearer(account.access_token))
+        assert refused.json() == {"title": "Requires the scope admin", "status": 403}

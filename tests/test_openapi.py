@@ -1,0 +1,344 @@
+"""The OpenAPI 3.1 document of the auth endpoints: valid, complete, and true.
+
+The document is validated with ``openapi-spec-validator``; then every endpoint is driven
+through the example app on real PostgreSQL and Redis until it has answered every status
+it documents, and every response seen must be documented and match its schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from authgate import AuthGate
+from authgate.openapi import OPERATIONS, auth_openapi, auth_operations, route_keys
+from tests.conftest import (
+    PASSWORD,
+    Account,
+    ClientFactory,
+    GateFactory,
+    login,
+    register,
+    register_and_login,
+)
+from tests.processes import closed_port
+
+EVIL = {"Origin": "http://evil.example"}
+# Operations this test provokes every documented status of. The recovery endpoints (contract
+# §10), once the router has them, answer 403 and 503 here and every answer is checked
+# against the document, but their other statuses (which need mailed tokens) are not all
+# provoked here yet.
+FULLY_DRIVEN = {
+    "register",
+    "login",
+    "refreshToken",
+    "logout",
+    "logoutAll",
+    "me",
+    "listSessions",
+    "revokeSession",
+    "changePassword",
+}
+TOO_LARGE = b'{"x": "' + b"a" * (64 * 1024) + b'"}'
+JSON = {"Content-Type": "application/json"}
+TEXT = {"Content-Type": "text/plain"}
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    status: int
+    body: Any
+    headers: httpx.Headers
+
+
+@dataclass
+class Recorder:
+    """Every response the example app gave during the test."""
+
+    seen: list[Seen] = field(default_factory=list)
+
+    async def __call__(self, response: httpx.Response) -> None:
+        await response.aread()
+        request = response.request
+        self.seen.append(
+            Seen(
+                request.method,
+                request.url.path,
+                response.status_code,
+                response.json(),
+                response.headers,
+            )
+        )
+
+
+def template_matcher(document: dict[str, Any]) -> Callable[[str], str | None]:
+    """Maps a concrete path to its template in the document's ``paths``."""
+    patterns = [
+        (re.compile("^" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(template)) + "$"), template)
+        for template in document["paths"]
+    ]
+
+    def match(path: str) -> str | None:
+        return next((template for pattern, template in patterns if pattern.match(path)), None)
+
+    return match
+
+
+def response_schema(document: dict[str, Any], operation: dict[str, Any], status: int) -> Any:
+    response = operation["responses"][str(status)]
+    if "$ref" in response:
+        response = document["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    return response
+
+
+async def fetch_document(client: httpx.AsyncClient) -> dict[str, Any]:
+    response = await client.get("/openapi.json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    document: dict[str, Any] = response.json()
+    return document
+
+
+async def test_the_example_serves_a_valid_openapi_31_document(client: httpx.AsyncClient) -> None:
+    document = await fetch_document(client)
+    validate(document)  # raises on any violation of the OpenAPI 3.1 schema
+    assert document["openapi"] == "3.1.0"
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+        "description": schemes["bearerAuth"]["description"],
+    }
+    assert schemes["accessTokenCookie"]["type"] == "apiKey"
+    assert schemes["accessTokenCookie"]["in"] == "cookie"
+    assert schemes["accessTokenCookie"]["name"] == "accessToken"
+    assert document["paths"]["/auth/me"]["get"]["security"] == [
+        {"bearerAuth": []},
+        {"accessTokenCookie": []},
+    ]
+    assert "security" not in document["paths"]["/auth/login"]["post"]
+    login_body = document["paths"]["/auth/login"]["post"]["requestBody"]
+    assert login_body["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/AuthLoginRequest"
+    }
+
+
+def test_every_route_of_the_router_is_documented(gate: AuthGate) -> None:
+    documented = {(op.method, op.path) for op in OPERATIONS}
+    served = route_keys(gate.router().routes)
+    assert served - documented == set(), "router routes missing from authgate/openapi"
+    # and nothing is documented that the router does not serve
+    document = auth_openapi(gate.router().routes)
+    in_document = {
+        (method.upper(), path.removeprefix("/auth"))
+        for path, item in document["paths"].items()
+        for method in item
+    }
+    assert in_document == served
+
+
+def test_the_document_follows_the_mount_prefix(gate: AuthGate) -> None:
+    document = auth_openapi(gate.router().routes, prefix="/api/v1/auth/")
+    validate(document)
+    assert "/api/v1/auth/login" in document["paths"]
+    assert "/api/v1/auth/sessions/{session_id}" in document["paths"]
+    assert all(path.startswith("/api/v1/auth/") for path in document["paths"])
+
+
+def test_request_schemas_accept_good_bodies_and_refuse_bad_ones(gate: AuthGate) -> None:
+    document = auth_openapi(gate.router().routes)
+
+    def valid(name: str, body: object) -> bool:
+        schema = {"$ref": f"#/components/schemas/{name}", "components": document["components"]}
+        return Draft202012Validator(schema).is_valid(body)
+
+    assert valid("AuthLoginRequest", {"username": "ada", "password": PASSWORD})
+    assert valid("AuthLoginRequest", {"email": "ada@example.com", "password": PASSWORD})
+    assert not valid("AuthLoginRequest", {"username": "ada", "email": "a@b.c", "password": "x"})
+    assert not valid("AuthLoginRequest", {"password": PASSWORD})
+    registration = {
+        "username": "ada",
+        "email": "ada@example.com",
+        "fullName": "Ada",
+        "password": PASSWORD,
+    }
+    assert valid("AuthRegisterRequest", registration)
+    assert not valid("AuthRegisterRequest", {**registration, "isAdmin": True})
+    assert not valid("AuthRegisterRequest", {**registration, "password": "short"})
+    assert not valid("AuthRegisterRequest", {**registration, "username": "a b"})
+
+
+class Driver:
+    """Drives the example app's auth endpoints, each response recorded."""
+
+    def __init__(self, gate: AuthGate, make_client: ClientFactory, recorder: Recorder) -> None:
+        self.gate = gate
+        self.make_client = make_client
+        self.recorder = recorder
+
+    def fresh(self) -> httpx.AsyncClient:
+        """A new client, without cookies."""
+        client = self.make_client(self.gate)
+        client.event_hooks["response"].append(self.recorder)
+        return client
+
+    async def body_errors(self, path: str, headers: dict[str, str] | None = None) -> None:
+        """400 (not JSON), 413 and 415 from ``path``."""
+        client = self.fresh()
+        extra = headers or {}
+        await client.post(path, content=b"{not json", headers={**JSON, **extra})
+        await client.post(path, content=TOO_LARGE, headers={**JSON, **extra})
+        await client.post(path, content=b"hello", headers={**TEXT, **extra})
+
+
+async def drive_healthy(gate: AuthGate, make_client: ClientFactory, recorder: Recorder) -> None:
+    drive = Driver(gate, make_client, recorder)
+    browser = drive.fresh()  # holds cookies, like a browser
+    account = await register_and_login(browser)
+    bearer = {"Authorization": f"Bearer {account.access_token}"}
+    api = drive.fresh()  # Bearer only: never logged in itself, no cookies
+
+    # a cookie request from a foreign origin: 403 on every unsafe endpoint
+    for op in auth_operations(gate.router().routes):
+        if op.method != "GET":
+            path = "/auth" + op.path.replace("{session_id}", "x")
+            await browser.request(op.method, path, headers=EVIL, json={})
+
+    # register
+    await register(api)
+    await api.post("/auth/register", json={})
+    await api.post(
+        "/auth/register",
+        json={
+            "username": account.username,
+            "email": account.email,
+            "fullName": "Twin",
+            "password": PASSWORD,
+        },
+    )
+    await drive.body_errors("/auth/register")
+
+    # login
+    await api.post("/auth/login", json={"username": account.username})
+    await api.post("/auth/login", json={"username": account.username, "password": "wrong pass"})
+    await drive.body_errors("/auth/login")
+    locked = await register(api)
+    for _ in range(gate.settings.login_max_failures + 1):  # the last one is 429
+        await api.post("/auth/login", json={"username": locked.username, "password": "nope nope"})
+
+    # refresh-token
+    await drive.fresh().post("/auth/refresh-token", json={"refreshToken": account.refresh_token})
+    await drive.fresh().post("/auth/refresh-token")
+    await drive.fresh().post("/auth/refresh-token", json={"accessToken": "x"})
+    await drive.body_errors("/auth/refresh-token")
+
+    # me, sessions
+    await api.get("/auth/me", headers=bearer)
+    await api.get("/auth/me")
+    second = await login(drive.fresh(), account)
+    await api.get("/auth/sessions", headers=bearer)
+    await api.get("/auth/sessions")
+
+    # sessions/{id}
+    sessions = (await api.get("/auth/sessions", headers=bearer)).json()["data"]
+    other = next(item["id"] for item in sessions if not item["current"])
+    await api.delete(f"/auth/sessions/{other}", headers=bearer)
+    await api.delete("/auth/sessions/not-a-session", headers=bearer)
+    await api.delete(f"/auth/sessions/{other}")
+    assert second.access_token
+
+    # change-password
+    await api.post("/auth/change-password", json={}, headers=bearer)
+    await api.post("/auth/change-password", json={"currentPassword": "x", "newPassword": "y"})
+    await drive.body_errors("/auth/change-password", bearer)
+    await api.post(
+        "/auth/change-password",
+        json={"currentPassword": PASSWORD, "newPassword": PASSWORD + "!"},
+        headers=bearer,
+    )
+    guessed = await register_and_login(drive.fresh())
+    guessed_bearer = {"Authorization": f"Bearer {guessed.access_token}"}
+    for _ in range(gate.settings.login_max_failures + 1):
+        await api.post(
+            "/auth/change-password",
+            json={"currentPassword": "not it at all", "newPassword": PASSWORD + "?"},
+            headers=guessed_bearer,
+        )
+
+    # logout, logout-all
+    await drive.body_errors("/auth/logout")
+    await drive.body_errors("/auth/logout-all", bearer)
+    await api.post("/auth/logout-all")
+    await api.post("/auth/logout")
+    await api.post("/auth/logout-all", headers=bearer)
+    again = await login(
+        drive.fresh(), Account(account.id, account.username, account.email, PASSWORD + "!")
+    )
+    await api.post("/auth/logout", headers={"Authorization": f"Bearer {again.access_token}"})
+
+
+async def drive_unavailable(
+    gate: AuthGate, token: str, make_client: ClientFactory, recorder: Recorder
+) -> None:
+    """Redis is unreachable: every endpoint, asked with a valid token, answers 503."""
+    drive = Driver(gate, make_client, recorder)
+    client = drive.fresh()
+    for op in auth_operations(gate.router().routes):
+        path = "/auth" + op.path.replace("{session_id}", "x")
+        await client.request(op.method, path, headers={"Authorization": f"Bearer {token}"})
+
+
+async def test_every_documented_status_is_real_and_every_response_matches(
+    gate: AuthGate, make_gate: GateFactory, make_client: ClientFactory
+) -> None:
+    recorder = Recorder()
+    await drive_healthy(gate, make_client, recorder)
+    token = (await register_and_login(make_client(gate))).access_token
+    down = await make_gate(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    await drive_unavailable(down, token, make_client, recorder)
+
+    document = await fetch_document(make_client(gate))
+    match = template_matcher(document)
+    provoked: dict[tuple[str, str], set[int]] = {}
+    for seen in recorder.seen:
+        template = match(seen.path)
+        assert template is not None, f"{seen.path} is not documented"
+        operation = document["paths"][template][seen.method.lower()]
+        key = (seen.method, template)
+        provoked.setdefault(key, set()).add(seen.status)
+        assert str(seen.status) in operation["responses"], (
+            f"{seen.method} {seen.path} answered {seen.status}, not documented: {seen.body}"
+        )
+        response = response_schema(document, operation, seen.status)
+        schema = response["content"]["application/json"]["schema"]
+        validator = Draft202012Validator({**schema, "components": document["components"]})
+        errors = [error.message for error in validator.iter_errors(seen.body)]
+        assert errors == [], f"{seen.method} {seen.path} {seen.status}: {errors}"
+        for header in response.get("headers", {}):
+            assert header.lower() in seen.headers, f"{seen.method} {seen.path}: no {header}"
+
+    # every status each endpoint documents was seen: the document promises nothing unreal
+    for op in auth_operations(gate.router().routes):
+        if op.operation_id not in FULLY_DRIVEN:
+            continue  # seen statuses were checked above; not every one is provoked yet
+        key = (op.method, "/auth" + op.path)
+        documented = {
+            int(code) for code in document["paths"][key[1]][op.method.lower()]["responses"]
+        }
+        assert provoked.get(key) == documented, f"{key}: saw {provoked.get(key)}"
+
+
+async def test_the_document_is_public(client: httpx.AsyncClient) -> None:
+    # a bad token on a public path: the request goes on unauthenticated
+    response = await client.get("/openapi.json", headers={"Authorization": "Bearer not-a-token"})
+    assert response.status_code == 200
+    assert response.json()["info"]["title"] == "authgate"

@@ -1,0 +1,205 @@
+"""The README's Python code, taken from its sections and run as written (with the test
+services in the environment ``Settings.from_env()`` reads), then used as a developer would.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from authgate import AuthGate, Settings
+from tests.conftest import PASSWORD, DatabaseFactory, unique_username
+from tests.processes import free_port, stop_process, wait_until_serving
+from tests.test_mounting import client_of, running
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def snippet(heading: str, index: int = 0) -> str:
+    """The ``index``-th Python block of the README section under ``heading`` (up to the next
+    heading of any level)."""
+    blocks: list[list[str]] = []
+    inside = fenced = False
+    for line in README.read_text().splitlines():
+        if line.startswith("```"):
+            if not fenced and inside and line == "```python":
+                blocks.append([])
+            fenced = not fenced
+            continue
+        if fenced:
+            if inside and blocks and line != "```":
+                blocks[-1].append(line)
+            continue
+        if line.startswith("#"):
+            if inside:
+                break
+            inside = line == heading
+    return "\n".join(blocks[index]) + "\n"
+
+
+def run_snippet(heading: str, index: int = 0) -> dict[str, Any]:
+    """Execute a README block as a module; its globals."""
+    namespace: dict[str, Any] = {"__name__": f"readme_{index}"}
+    exec(compile(snippet(heading, index), f"README.md: {heading}", "exec"), namespace)  # noqa: S102
+    return namespace
+
+
+@pytest.fixture(autouse=True)
+def service_environment(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What an app's environment would hold: the test run's PostgreSQL, Redis and secrets."""
+    for name, value in {
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "ACCESS_TOKEN_SECRET": settings.access_token_secret,
+        "REFRESH_TOKEN_SECRET": settings.refresh_token_secret,
+        "AUTHGATE_REDIS_PREFIX": settings.redis_prefix,
+        "AUTHGATE_BCRYPT_ROUNDS": "4",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+
+async def sign_up(client: httpx.AsyncClient, prefix: str = "/auth") -> str:
+    """Register and log in (the client keeps the cookies); the user's id."""
+    username = unique_username()
+    registered = await client.post(
+        f"{prefix}/register",
+        json={
+            "username": username,
+            "email": f"{username}@example.com",
+            "fullName": "Readme Reader",
+            "password": PASSWORD,
+        },
+    )
+    assert registered.status_code == 201, registered.text
+    login = await client.post(f"{prefix}/login", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    user_id: str = login.json()["data"]["user"]["id"]
+    return user_id
+
+
+async def test_using_it_in_a_starlette_app() -> None:
+    module = run_snippet("## Using it in an app")
+    app, gate = module["app"], module["gate"]
+    async with running(app), client_of(app) as client:
+        assert (await client.get("/dashboard")).status_code == 401
+        assert (await client.get("/admin/reports")).status_code == 401
+        user_id = await sign_up(client)
+        assert (await client.get("/dashboard")).json()["id"] == user_id
+        assert (await client.get("/admin/reports")).status_code == 403
+        await gate.accounts.grant_role(user_id, "admin")
+        reports = await client.get("/admin/reports")
+        assert reports.json() == {"scopes": ["authenticated", "admin"]}
+
+
+async def test_mounting_in_any_asgi_app() -> None:
+    module = run_snippet("## Mounting in any ASGI app")
+    application, gate = module["application"], module["gate"]
+    async with running(application), client_of(application) as client:
+        assert (await client.get("/hello")).text == "hello stranger"
+        assert (await client.get("/api/anything")).status_code == 401
+        user_id = await sign_up(client)
+        user = (await client.get("/auth/me")).json()["data"]
+        assert (await client.get("/api/anything")).text == f"hello {user['username']}"
+        assert (await client.get("/admin/")).status_code == 403
+        await gate.accounts.grant_role(user_id, "admin")
+        assert (await client.get("/admin/")).status_code == 200
+        refreshed = await client.post("/auth/refresh-token")
+        assert refreshed.status_code == 200
+        assert (await client.post("/auth/logout")).status_code == 200
+        assert (await client.get("/api/anything")).status_code == 401
+
+
+async def test_granting_roles_through_the_service(make_gate: Any) -> None:
+    make_admin = run_snippet("## Roles and scopes")["make_admin"]
+    gate: AuthGate = await make_gate()
+    mounting = run_snippet("## Mounting in any ASGI app")
+    await mounting["gate"].shutdown()  # this test's app runs on make_gate's gate
+    application = gate.wrap(mounting["app"], protect={"/admin": ["admin"]})
+    async with client_of(application) as client:
+        user_id = await sign_up(client)
+        await gate.accounts.grant_role(user_id, "billing:read")
+        username = (await client.get("/auth/me")).json()["data"]["username"]
+        assert (await client.get("/admin")).status_code == 403
+        await make_admin(gate, username)
+        assert (await client.get("/admin")).status_code == 200
+        assert (await client.get("/auth/me")).json()["data"]["roles"] == ["admin"]
+
+
+async def test_your_own_error_format() -> None:
+    gate: AuthGate = run_snippet("### Your own error format")["gate"]
+    mounting = run_snippet("## Mounting in any ASGI app")
+    await mounting["gate"].shutdown()  # the app runs on the gate with the problem renderer
+    application = gate.wrap(mounting["app"], protect=["/api"])
+    async with running(application), client_of(application) as client:
+        refused = await client.get("/api/x")
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["www-authenticate"] == "Bearer"
+        assert refused.json() == {"title": "Authentication required", "status": 401}
+        bad_login = await client.post("/auth/login", json={"username": "x", "password": "y" * 12})
+        assert bad_login.json() == {"title": "Invalid user credentials", "status": 401}
+
+
+def serve(
+    app: str, app_dir: Path, env: dict[str, str], log: Path, *options: str
+) -> tuple[str, subprocess.Popen[bytes]]:
+    """``uvicorn app`` on a free port, serving; its URL and process."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", app, "--app-dir", str(app_dir), *options]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--no-proxy-headers"]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(url, process, log)
+    except BaseException:
+        stop_process(process)
+        raise
+    return url, process
+
+
+async def test_the_mounting_example_under_uvicorn_behind_a_root_path(
+    settings: Settings, new_database: DatabaseFactory, tmp_path: Path
+) -> None:
+    """The README's block as a module, served by uvicorn with ``--root-path`` (a proxy
+    strips ``/myapp``) on an empty database: the lifespan migrates it."""
+    (tmp_path / "readme_app.py").write_text(snippet("## Mounting in any ASGI app"))
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("AUTHGATE_") and key not in ("DATABASE_URL", "REDIS_URL")
+    }
+    env |= {
+        "DATABASE_URL": await new_database(),
+        "REDIS_URL": settings.redis_url or "",
+        "ACCESS_TOKEN_SECRET": settings.access_token_secret,
+        "REFRESH_TOKEN_SECRET": settings.refresh_token_secret,
+        "AUTHGATE_REDIS_PREFIX": settings.redis_prefix,
+        "AUTHGATE_BCRYPT_ROUNDS": "4",
+        "AUTHGATE_REFRESH_COOKIE_PATH": "/myapp/auth",
+    }
+    log = tmp_path / "uvicorn.log"
+    url, process = serve("readme_app:application", tmp_path, env, log, "--root-path", "/myapp")
+    try:
+        async with httpx.AsyncClient(base_url=url, headers={"Origin": url}) as client:
+            await sign_up(client)
+            me = await client.get("/auth/me/")
+            assert me.status_code == 200, me.text
+            username = me.json()["data"]["username"]
+            assert (await client.get("/api/x")).text == f"hello {username}"
+            assert (await client.get("/admin/x")).status_code == 403
+            refresh = client.cookies["refreshToken"]
+            refreshed = await client.post("/auth/refresh-token", json={"refreshToken": refresh})
+            assert refreshed.status_code == 200, refreshed.text
+            assert "Path=/myapp/auth" in refreshed.headers["set-cookie"]
+            assert (await client.post("/auth/logout")).status_code == 200
+            assert (await client.get("/api/x")).status_code == 401
+    finally:
+        stop_process(process)
+    assert "Traceback" not in log.read_text(errors="replace")
