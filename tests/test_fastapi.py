@@ -179,6 +179,13 @@ async def test_the_openapi_document_has_the_auth_endpoints_and_security(
         {"accessTokenCookie": ["admin"]},
     ]
     assert paths["/auth/me"]["get"]["security"] == [{"bearerAuth": []}, {"accessTokenCookie": []}]
+    # and document their refusals: 401 when they need a login, 403 when they need a scope
+    assert paths["/notes"]["get"]["responses"]["401"] == {
+        "$ref": "#/components/responses/AuthUnauthorized"
+    }
+    assert "403" not in paths["/notes"]["get"]["responses"]
+    assert set(paths["/notes"]["delete"]["responses"]) >= {"401", "403"}
+    assert "401" not in paths["/hello"]["get"]["responses"]
     docs = await client.get("/docs")
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
@@ -222,3 +229,26 @@ async def test_the_gates_error_renderer_answers_for_the_dependencies(settings: S
         client.cookies.clear()
         refused = await client.delete("/notes", headers=bearer(account.access_token))
         assert refused.json() == {"title": "Requires the scope admin", "status": 403}
+
+
+async def test_install_protects_route_groups_with_scopes(settings: Settings) -> None:
+    app = FastAPI()
+    install(app, AuthGate(settings), protect={"/admin": ["admin"]})
+
+    @app.get("/admin/report")
+    async def report() -> dict[str, str]:  # no dependency: the middleware guards the group
+        return {"report": "ok"}
+
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        assert_envelope_error(await client.get("/admin/report"), 401)
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert_envelope_error(refused, 403)
+        gate: AuthGate = app.state.authgate
+        await gate.accounts.grant_role(account.id, "admin")
+        allowed = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert allowed.json() == {"report": "ok"}

@@ -7,10 +7,10 @@ and shut-down around the app's own lifespan, and the auth endpoints with both se
 schemes in the app's OpenAPI document. Then, in the endpoints::
 
     @app.get("/dashboard")
-    async def dashboard(user: User = Depends(current_user)) -> dict[str, str]: ...
+    async def dashboard(user: Annotated[User, Depends(current_user)]) -> dict[str, str]: ...
 
     @app.delete("/users/{id}")
-    async def remove(admin: User = Security(current_user, scopes=["admin"])) -> None: ...
+    async def remove(admin: Annotated[User, Security(current_user, scopes=["admin"])]): ...
 
 Not logged in is a 401 with ``WWW-Authenticate: Bearer``; logged in without a scope a 403.
 """
@@ -22,7 +22,9 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request, Security
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security import SecurityScopes as SecurityScopes
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -33,6 +35,7 @@ from authgate.errors import (
     AuthgateError,
     ConfigError,
     FieldError,
+    NotAuthenticated,
     ValidationError,
 )
 from authgate.gate import AuthGate
@@ -46,7 +49,6 @@ from authgate.openapi import (
     auth_paths,
 )
 from authgate.principal import AuthenticatedUser
-from authgate.responses import EXCEPTION_HANDLERS
 from authgate.service import Principal
 from authgate.users.protocol import User
 
@@ -107,7 +109,8 @@ async def current_principal(
     refused = refusal(request.scope, security_scopes.scopes)
     if refused is not None:
         raise refused
-    assert principal is not None  # refusal() vouched for the login
+    if principal is None:  # a login authgate did not make: not one of its users
+        raise NotAuthenticated()
     return principal
 
 
@@ -137,9 +140,41 @@ def _merge_openapi(app: FastAPI, routes: list[Any], prefix: str) -> None:
             tags = document.setdefault("tags", [])
             if not any(tag.get("name") == "auth" for tag in tags):
                 tags.append({"name": "auth", "description": "Login, tokens and sessions"})
+            _document_refusals(app, document)
         return app.openapi_schema or original()
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _needs_login(dependant: Dependant) -> bool:
+    return any(sub.call is current_principal or _needs_login(sub) for sub in dependant.dependencies)
+
+
+def _document_refusals(app: FastAPI, document: dict[str, Any]) -> None:
+    """The 401 (and, with scopes, 403) of each operation that depends on ``current_user``."""
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not _needs_login(route.dependant):
+            continue
+        for method in route.methods or ():
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            responses.setdefault("401", {"$ref": "#/components/responses/AuthUnauthorized"})
+            if any(scopes for entry in operation.get("security", []) for scopes in entry.values()):
+                responses.setdefault("403", INSUFFICIENT_SCOPE)
+
+
+INSUFFICIENT_SCOPE: dict[str, Any] = {
+    "description": "Logged in without a scope (role) the operation requires",
+    "headers": {
+        "WWW-Authenticate": {
+            "schema": {"type": "string"},
+            "description": '`Bearer error="insufficient_scope"` for Bearer requests',
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AuthError"}}},
+}
 
 
 def _wrap_lifespan(app: FastAPI, gate: AuthGate) -> None:
@@ -153,8 +188,11 @@ def _wrap_lifespan(app: FastAPI, gate: AuthGate) -> None:
     app.router.lifespan_context = lifespan
 
 
-def _envelope_handlers() -> dict[Any, Callable[..., Any]]:
-    """FastAPI's own errors (HTTPException, 422) in the envelope too, for apps that opt in."""
+def _envelope_handlers(gate: AuthGate) -> dict[Any, Callable[..., Any]]:
+    """FastAPI's own errors (HTTPException, 422) in the envelope too, for apps that opt in;
+    a 422 becomes authgate's 400 with one field error per problem."""
+    handlers = gate.exception_handlers
+    render = handlers[AuthgateError]
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -162,12 +200,13 @@ def _envelope_handlers() -> dict[Any, Callable[..., Any]]:
             FieldError(".".join(str(part) for part in error["loc"]), str(error["msg"]))
             for error in exc.errors()
         ]
-        error = ValidationError("Invalid request", errors=errors)
-        response: Response = await EXCEPTION_HANDLERS[AuthgateError](request, error)
+        response: Response = await render(
+            request, ValidationError("Invalid request", errors=errors)
+        )
         return response
 
     return {
-        StarletteHTTPException: EXCEPTION_HANDLERS[StarletteHTTPException],
+        StarletteHTTPException: handlers[StarletteHTTPException],
         RequestValidationError: validation,
     }
 
@@ -185,15 +224,15 @@ def install(
     Args:
         app: the FastAPI app, before it starts.
         gate: the ``AuthGate``.
-        prefix: where the auth endpoints are mounted; must be the refresh cookie's path
-            (``AUTHGATE_REFRESH_COOKIE_PATH``, ``/auth`` by default).
+        prefix: where the auth endpoints are mounted; the refresh cookie's path
+            (``AUTHGATE_REFRESH_COOKIE_PATH``, ``/auth`` by default) must end with it.
         protect: path prefixes (or prefixes to scopes) the middleware guards, besides the
             endpoints that depend on ``current_user``.
         envelope_errors: put FastAPI's own errors (404, 405, 422, ``HTTPException``) in the
             envelope too; by default they keep FastAPI's ``{"detail": ...}``.
 
     Raises:
-        ConfigError: ``prefix`` is not the refresh cookie's path.
+        ConfigError: the refresh cookie's path does not end with ``prefix``.
     """
     prefix = "/" + prefix.strip("/")
     check_refresh_cookie_path(gate.settings, prefix)
@@ -204,7 +243,7 @@ def install(
     app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
     app.add_exception_handler(AuthgateError, gate.exception_handlers[AuthgateError])
     if envelope_errors:
-        for kind, handler in _envelope_handlers().items():
+        for kind, handler in _envelope_handlers(gate).items():
             app.add_exception_handler(kind, handler)
     _wrap_lifespan(app, gate)
     _merge_openapi(app, list(router.routes), prefix)

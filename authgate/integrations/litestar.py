@@ -86,7 +86,8 @@ class AuthgatePlugin(InitPluginProtocol):
 
     Args:
         gate: the ``AuthGate``.
-        prefix: where the auth endpoints are mounted; must be the refresh cookie's path.
+        prefix: where the auth endpoints are mounted; the refresh cookie's path must end
+            with it.
         protect: path prefixes (or prefixes to scopes) the middleware guards.
     """
 
