@@ -13,4 +13,5 @@ scale.py       Redis bytes per session; latency with 1,000 and 1,000,000 session
 report.py      the table and the plot
 machine.py     the machine's description for the table's header
 hot_path.py    (separate) the middleware in-process: Redis commands and SQL per request
+concurrent_checks.py  (separate) in-process, requests one by one and 32 at once
 """
