@@ -163,3 +163,24 @@ async def test_the_gates_error_renderer_answers_for_guards_and_handlers(
         client.cookies.clear()
         refused = await client.delete("/notes", headers=bearer(account.access_token))
         assert refused.json() == {"title": "Requires the scope admin", "status": 403}
+
+
+async def test_the_plugin_protects_route_groups_with_scopes(settings: Settings) -> None:
+    @get("/admin/report")
+    async def report() -> dict[str, str]:  # no guard: the middleware guards the group
+        return {"report": "ok"}
+
+    gate = AuthGate(settings)
+    app = Litestar([report], plugins=[AuthgatePlugin(gate, protect={"/admin": ["admin"]})])
+    async with (
+        LifespanManager(asgi(app)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
+    ):
+        assert_envelope_error(await client.get("/admin/report"), 401)
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert_envelope_error(refused, 403)
+        await gate.accounts.grant_role(account.id, "admin")
+        allowed = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert allowed.json() == {"report": "ok"}
