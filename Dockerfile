@@ -13,13 +13,14 @@ RUN pip install --no-cache-dir uv
 WORKDIR /app
 
 # Dependencies first (production only: no dev group, no `embedded` extra, the `metrics`
-# extra for /metrics), so code changes do not reinstall them.
+# extra for /metrics, the `smtp` extra for mail, the `speedups` extra: uvloop, httptools,
+# hiredis), so code changes do not reinstall them.
 COPY pyproject.toml uv.lock README.md ./
-RUN uv sync --frozen --no-dev --extra metrics --no-install-project
+RUN uv sync --frozen --no-dev --extra metrics --extra smtp --extra speedups --no-install-project
 
 COPY authgate ./authgate
 COPY app_example ./app_example
-RUN uv sync --frozen --no-dev --extra metrics
+RUN uv sync --frozen --no-dev --extra metrics --extra smtp --extra speedups
 
 RUN useradd --system --uid 10001 --home-dir /app authgate && chown -R authgate /app
 USER authgate

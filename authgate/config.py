@@ -177,6 +177,26 @@ class Settings:
             raise ConfigError("REFRESH_TOKEN_SECRET must differ from ACCESS_TOKEN_SECRET")
         return settings
 
+    def require_mail(self, *, own_mailer: bool) -> None:
+        """In production, the recovery flows need a mailer and the public URL: refuse to
+        start without them rather than silently send nothing.
+
+        Raises:
+            ConfigError: naming the missing variable.
+        """
+        if not self.production:
+            return
+        if self.smtp_url is None and not own_mailer:
+            raise ConfigError(
+                "AUTHGATE_SMTP_URL must be set in production: password reset and e-mail "
+                "verification need a mailer (or pass AuthGate(mailer=...))"
+            )
+        if self.public_url is None:
+            raise ConfigError(
+                "AUTHGATE_PUBLIC_URL must be set in production: the links in password reset "
+                "and verification mails are built from it"
+            )
+
     def _check_mail(self) -> None:
         if self.public_url is not None and not _PUBLIC_URL.fullmatch(self.public_url):
             raise ConfigError(

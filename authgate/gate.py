@@ -86,6 +86,7 @@ class AuthGate:
     ) -> None:
         # checked() again: a Settings(...) built in code gets the same guard as from_env()
         self.settings = (settings if settings is not None else Settings.from_env()).checked()
+        self.settings.require_mail(own_mailer=mailer is not None)
         self.engine: AsyncEngine | None = None
         self._table_task: asyncio.Task[None] | None = None
         if users is None:
@@ -141,21 +142,11 @@ class AuthGate:
             verify_on_register=self.mail_configured,
         )
         self.events.add_hook(self.recovery.on_event)
-        if self.settings.production and self.settings.public_url is None:
-            raise ConfigError(
-                "AUTHGATE_PUBLIC_URL must be set in production: the links in password reset "
-                "and verification mails are built from it"
-            )
 
     def _default_mailer(self) -> Mailer:
         settings = self.settings
         if settings.smtp_url is not None:
             return SmtpMailer(settings.smtp_url, settings.mail_from)
-        if settings.production:
-            raise ConfigError(
-                "AUTHGATE_SMTP_URL must be set in production: password reset and e-mail "
-                "verification need a mailer (or pass AuthGate(mailer=...))"
-            )
         logger.warning("AUTHGATE_SMTP_URL is not set: mails are written to the log, not sent")
         return LogMailer()
 

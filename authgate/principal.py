@@ -16,7 +16,7 @@ def scopes_of(user: User) -> list[str]:
     """``["authenticated", *roles]`` (roles sorted), plus ``"verified"`` once the user's
     e-mail is verified: what ``request.auth.scopes`` holds for the user."""
     scopes = [AUTHENTICATED, *sorted(user.roles)] if user.roles else [AUTHENTICATED]
-    if getattr(user, "email_verified", False):
+    if user.email_verified:
         scopes.append(VERIFIED)
     return scopes
 

@@ -57,12 +57,12 @@ class Received:
 class Mailbox:
     """Collects every mail an aiosmtpd server on 127.0.0.1 receives."""
 
-    def __init__(self) -> None:
+    def __init__(self, **smtp_options: Any) -> None:
         self.port = free_port()
         self.url = f"smtp://127.0.0.1:{self.port}"
         self.mails: list[Received] = []
         self._lock = threading.Lock()
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **smtp_options)
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw: Any = envelope.original_content or envelope.content

@@ -75,7 +75,7 @@ def wait_until(
 
 
 def wait_until_serving(
-    url: str, process: Process, log: Path, *, timeout: float = 30.0, healthy: bool = True
+    url: str, process: Process, log: Path, *, timeout: float = 90.0, healthy: bool = True
 ) -> None:
     """Wait for the HTTP server ``process`` to answer ``GET {url}/health``.
 

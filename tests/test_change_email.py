@@ -14,6 +14,7 @@ from tests.mailbox import Mailbox, Received
 PUBLIC_URL = "https://app.example.com"
 CONFIRM_SUBJECT = "Confirm your new e-mail address"
 NOTICE_SUBJECT = "Your e-mail address is being changed"
+VERIFY_SUBJECT = "Confirm your e-mail address"
 
 
 def bearer(account: Account) -> dict[str, str]:
@@ -74,6 +75,10 @@ async def test_the_address_changes_only_when_the_new_addresss_link_is_used(
     me = await client.get("/auth/me", headers=bearer(account))
     assert me.json()["data"]["email"] == normalized
     assert (await confirm(client, confirmation.token)).status_code == 400
+    # the registration's verification link was for the old address: it verifies nothing now
+    [old_link] = [m for m in mailbox.to(account.email) if m.subject == VERIFY_SUBJECT]
+    stale = await client.post("/auth/verify-email", json={"token": old_link.token})
+    assert stale.status_code == 400
     by_new = await client.post("/auth/login", json={"email": new_email, "password": PASSWORD})
     assert by_new.status_code == 200
     by_old = await client.post("/auth/login", json={"email": account.email, "password": PASSWORD})

@@ -216,9 +216,18 @@ def test_keys_generate(env: dict[str, str]) -> None:
 
 
 def test_config_check(env: dict[str, str]) -> None:
-    production = env | {"AUTHGATE_ENV": "production", "AUTHGATE_BCRYPT_ROUNDS": "12"}
+    production = env | {
+        "AUTHGATE_ENV": "production",
+        "AUTHGATE_BCRYPT_ROUNDS": "12",
+        "AUTHGATE_SMTP_URL": "smtp://mailer:mail-secret@mail.example.com:587",
+        "AUTHGATE_PUBLIC_URL": "https://app.example.com",
+    }
     out = ok(production, "config", "check")
     assert "ok: the production configuration" in out
+    assert "mail: SMTP; links to https://app.example.com" in out
+    assert "mail-secret" not in out
+    no_link = production | {"AUTHGATE_PUBLIC_URL": ""}
+    assert "AUTHGATE_PUBLIC_URL" in fails(no_link, 1, "config", "check")
     assert secret_for("access") not in out
     assert "REDIS_URL" in fails(env | {"REDIS_URL": ""}, 1, "config", "check", "--production")
 

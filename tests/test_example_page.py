@@ -76,7 +76,7 @@ async def test_page_needs_nothing_the_csp_would_block(client: httpx.AsyncClient)
     parts = await page_parts(client)
 
     # default-src 'self' refuses inline scripts, inline handlers and inline styles.
-    assert parts.scripts == ["/static/app.js"]
+    assert parts.scripts == ["/static/app.js", "/static/recovery.js"]
     assert parts.inline_script_text.strip() == ""
     assert parts.inline_handlers == []
     assert parts.style_elements == 0
@@ -100,6 +100,7 @@ async def test_script_is_served_as_javascript(client: httpx.AsyncClient) -> None
 
 async def test_script_never_touches_tokens_or_browser_storage(client: httpx.AsyncClient) -> None:
     script = (await client.get("/static/app.js")).text
+    script += (await client.get("/static/recovery.js")).text
 
     for forbidden in ("localStorage", "sessionStorage", "document.cookie", "indexedDB"):
         assert forbidden not in script, forbidden

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import event
 from starlette.applications import Starlette
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
@@ -283,3 +284,40 @@ async def test_roles_granted_on_the_shell_open_a_group_at_the_next_request(
         ok(env, "users", "revoke", account.email, "admin")
         assert (await client.get("/admin/x", headers=bearer(account))).status_code == 403
         assert (await client.get("/open/admin", headers=bearer(account))).status_code == 403
+
+
+async def test_scopes_cost_no_extra_round_trip(
+    gate: AuthGate, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Roles come with the cached user: a scoped request costs what a login-only one does."""
+    async with guarded_client(gate) as client:
+        account = await register_and_login(client)
+        client.cookies.clear()
+        await gate.accounts.grant_role(account.id, "admin")
+        assert gate.redis is not None
+        assert gate.engine is not None
+        sent: list[str] = []
+        execute_command = gate.redis.execute_command
+
+        async def counting(*args: Any, **options: Any) -> Any:
+            sent.append(str(args[0]))
+            return await execute_command(*args, **options)
+
+        def on_execute(*args: Any) -> None:
+            sent.append("SQL")
+
+        monkeypatch.setattr(gate.redis, "execute_command", counting)
+        event.listen(gate.engine.sync_engine, "before_cursor_execute", on_execute)
+        try:
+            assert (await client.get("/api/x", headers=bearer(account))).status_code == 200
+            costs: dict[str, list[str]] = {}
+            for path in ("/api/x", "/admin/x", "/open/admin", "/team/x"):
+                sent.clear()
+                for _ in range(3):
+                    await client.get(path, headers=bearer(account))
+                costs[path] = list(sent)
+        finally:
+            event.remove(gate.engine.sync_engine, "before_cursor_execute", on_execute)
+    assert costs["/api/x"]  # the session check (one EVALSHA a request today)
+    assert "SQL" not in costs["/api/x"]
+    assert costs["/admin/x"] == costs["/open/admin"] == costs["/team/x"] == costs["/api/x"]

@@ -47,7 +47,7 @@ SERVICE_VARIABLES = {
     "DATABASE_URL",
     "REDIS_URL",
 }
-START_TIMEOUT = 30.0
+START_TIMEOUT = 90.0
 
 
 # -- processes ------------------------------------------------------------------------------

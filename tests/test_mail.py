@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
+from urllib.parse import quote
 
 import pytest
+from aiosmtpd.smtp import AuthResult
 
 from authgate import AuthGate, ConfigError, Settings
 from authgate.observer import Observers
@@ -120,6 +123,26 @@ async def test_smtp_mailer_delivers_plain_text_and_html(mailbox: Mailbox) -> Non
     html = mail.part("html")
     assert "Alice &lt;b&gt;" in html  # values are escaped in the HTML body
     assert 'href="https://app.example.com/#reset=tok&lt;en&gt;"' in html
+
+
+async def test_smtp_mailer_logs_in_with_the_urls_credentials() -> None:
+    logins: list[tuple[bytes, bytes]] = []
+
+    def authenticator(
+        server: object, session: object, envelope: object, mechanism: str, data: Any
+    ) -> AuthResult:
+        logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"p@ss word")
+
+    box = Mailbox(authenticator=authenticator, auth_require_tls=False)
+    box.controller.start()
+    try:
+        good = f"smtp://mailer:{quote('p@ss word')}@127.0.0.1:{box.port}"
+        await SmtpMailer(good, "no-reply@example.com").send(message())
+    finally:
+        box.controller.stop()
+    assert [mail.to for mail in box.mails] == ["alice@example.com"]
+    assert logins == [(b"mailer", b"p@ss word")]  # the URL's user and (unquoted) password
 
 
 async def test_the_outbox_sends_in_the_background_and_counts_each_mail(mailbox: Mailbox) -> None:

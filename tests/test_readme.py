@@ -203,3 +203,35 @@ async def test_the_mounting_example_under_uvicorn_behind_a_root_path(
     finally:
         stop_process(process)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+async def test_plugging_in_another_mailer(
+    monkeypatch: pytest.MonkeyPatch, make_client: Any
+) -> None:
+    monkeypatch.setenv("AUTHGATE_PUBLIC_URL", "https://app.example.com")
+    module = run_snippet("### Plugging in another mailer")
+    gate: AuthGate = module["gate"]
+    await gate.startup()
+    try:
+        client = make_client(gate)
+        username = unique_username()
+        email = f"{username}@example.com"
+        registered = await client.post(
+            "/auth/register",
+            json={"username": username, "email": email, "fullName": "R", "password": PASSWORD},
+        )
+        assert registered.status_code == 201
+        assert (
+            await client.post("/auth/forgot-password", json={"email": email})
+        ).status_code == 202
+        await gate.outbox.drain()
+    finally:
+        await gate.shutdown()
+    sent = {message.kind: message for message in gate.outbox.mailer.outgoing}  # type: ignore[attr-defined]
+    assert set(sent) == {"verify-email", "reset-password"}  # its own mailer counts as configured
+    reset = sent["reset-password"]
+    assert reset.subject == "Your Example password"
+    assert reset.text.startswith(
+        "Hi R, choose a new password here: https://app.example.com/#reset="
+    )
+    assert "(it works for 1 hour)" in reset.text

@@ -102,6 +102,9 @@ async def test_forgot_then_reset_from_the_mailed_link_ends_every_session(
     reset_event = next(event for event in events if event.name == PASSWORD_RESET)
     assert (reset_event.user_id, reset_event.detail["revoked"]) == (account.id, 2)
     assert mail.token not in str([event.fields() for event in events])
+    metrics = gate.enable_metrics().render().decode()
+    assert 'authgate_sessions_revoked_total{reason="password-reset"} 2.0' in metrics
+    assert 'authgate_mails_sent_total{kind="reset-password"} 1.0' in metrics
 
 
 async def test_one_token_raced_ten_times_resets_once_and_every_refusal_is_identical(
@@ -270,6 +273,7 @@ async def compare(client: httpx.AsyncClient, real: str, unknown: str, rounds: in
         bodies.add((response.status_code, response.text))
     assert bodies == {(202, bodies.copy().pop()[1])}  # one status, one body for both
     medians = [statistics.median(values) for values in times.values()]
+    print("medians (real, unknown) ms:", [round(m * 1000, 2) for m in medians])
     return max(medians) / min(medians)
 
 
@@ -283,16 +287,16 @@ async def test_forgot_password_answers_the_same_and_as_fast_for_unknown_addresse
     account = await register(client)
     unknown = "nobody-here@example.com"
     await compare(client, account.email, unknown, 5)  # warm-up
-    under_limit = await compare(client, account.email, unknown, 60)
+    under_limit = await compare(client, account.email, unknown, 100)
     await roomy.outbox.drain()
-    assert len(resets(mailbox, account.email)) == 65  # every real request sent a mail
+    assert len(resets(mailbox, account.email)) == 105  # every real request sent a mail
 
     # the same counters under the default limit (3 an hour): both addresses are past it
     strict = await mail_gate(make_gate, mailbox, recovery_max_per_ip=10_000)
     client = make_client(strict)
-    over_limit = await compare(client, account.email, unknown, 60)
+    over_limit = await compare(client, account.email, unknown, 100)
     await strict.outbox.drain()
-    assert len(resets(mailbox, account.email)) == 65  # and nothing more was sent
+    assert len(resets(mailbox, account.email)) == 105  # and nothing more was sent
 
     print(f"forgot-password median ratio: {under_limit=:.3f} {over_limit=:.3f}")
     assert under_limit <= 1.25, under_limit

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -17,6 +19,7 @@ from authgate import AuthGate, ValidationError
 from authgate.principal import scopes_of
 from authgate.users.protocol import User
 from tests.conftest import GateFactory, register_and_login
+from tests.mailbox import Mailbox
 
 
 async def scopes(request: Request) -> JSONResponse:
@@ -64,14 +67,27 @@ async def test_roles_are_scopes_at_the_next_request_on_every_gate(make_gate: Gat
             assert seen == ["authenticated", "billing:read"]
 
 
-def test_a_verified_email_adds_the_verified_scope() -> None:
-    class VerifiedUser(User):
-        email_verified = True
-
-    user = User("id", "ann", "ann@example.com", "Ann", None, True, None, frozenset({"b", "a"}))  # type: ignore[arg-type]
+def test_scopes_of_a_user() -> None:
+    user = User("id", "ann", "ann@example.com", "Ann", None, True, datetime.now(UTC))
+    assert scopes_of(user) == ["authenticated"]
+    user = replace(user, roles=frozenset({"b", "a"}))
     assert scopes_of(user) == ["authenticated", "a", "b"]
-    verified = VerifiedUser(**{name: getattr(user, name) for name in User.__slots__})
-    assert scopes_of(verified) == ["authenticated", "a", "b", "verified"]
+    assert scopes_of(replace(user, email_verified=True)) == ["authenticated", "a", "b", "verified"]
+
+
+async def test_a_verified_email_adds_the_verified_scope_at_the_next_request(
+    make_gate: GateFactory, mailbox: Mailbox
+) -> None:
+    gate = await make_gate(smtp_url=mailbox.url, public_url="https://app.example.com")
+    async with scopes_client(gate) as client:
+        account = await register_and_login(client)
+        client.cookies.clear()
+        assert await scopes_seen(client, account.access_token) == ["authenticated"]  # cached
+        await gate.outbox.drain()
+        [mail] = [m for m in mailbox.to(account.email) if "verify-email" in m.link]
+        verified = await client.post("/auth/verify-email", json={"token": mail.token})
+        assert verified.status_code == 200, verified.text
+        assert await scopes_seen(client, account.access_token) == ["authenticated", "verified"]
 
 
 @pytest.mark.parametrize("role", ["authenticated", "verified"])

@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from authgate import AuthGate
+from authgate.principal import VERIFIED, scopes_of
 from authgate.recovery import LogMailer
 from tests.conftest import PASSWORD, Account, ClientFactory, GateFactory, login, register
 from tests.mailbox import Mailbox, Received
@@ -40,6 +41,8 @@ async def test_registration_mails_a_link_that_verifies_the_address(
     client.cookies.clear()
     me = await client.get("/auth/me", headers=bearer(account))
     assert me.json()["data"]["emailVerified"] is False  # cached now, as false
+    principal = await gate.service.authenticate(account.access_token)
+    assert VERIFIED not in scopes_of(principal.user)
 
     [mail] = await verification_mails(gate, mailbox, account.email)
     assert mail.link.startswith(f"{PUBLIC_URL}/#verify-email=")
@@ -51,6 +54,8 @@ async def test_registration_mails_a_link_that_verifies_the_address(
     assert verified.json()["data"]["emailVerified"] is True
     me = await client.get("/auth/me", headers=bearer(account))
     assert me.json()["data"]["emailVerified"] is True  # the cached user was dropped
+    principal = await gate.service.authenticate(account.access_token)
+    assert VERIFIED in scopes_of(principal.user)  # the "verified" scope, at the next request
     again = await verify(client, mail.token)
     assert again.status_code == 400
     assert again.json()["errors"] == [{"field": "token", "message": "is invalid, expired or used"}]

@@ -217,6 +217,10 @@
       slot.textContent = '';
       if (key === 'createdAt') {
         slot.textContent = formatTime(value);
+      } else if (key === 'emailVerified') {
+        slot.textContent = value ? 'Yes' : 'Not yet';
+        const button = $('#verify-request-button');
+        if (button) button.hidden = Boolean(value);
       } else if (key === 'avatarUrl' && value) {
         // A link, not an <img>: the page's CSP loads images from this origin only.
         const link = element('a', value);
@@ -430,8 +434,16 @@
     const logoutAll = $('#logout-all-button');
     logoutAll.addEventListener('click', () => onLogout('/auth/logout-all', logoutAll));
     $('#sessions-reload').addEventListener('click', () => loadSessions());
-    loadProfile();
+    // recovery.js (loaded after this file) handles the links mailed by the server once
+    // the page knows whether someone is logged in
+    loadProfile().then(() => window.AuthgateRecovery && window.AuthgateRecovery.start());
   }
+
+  // what recovery.js builds on
+  window.AuthgatePage = {
+    $, api, send, busy, showErrors, showBanner, showStatus, clearErrors, fieldValues,
+    focusView, loadProfile, renderProfile,
+  };
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', start);

@@ -89,6 +89,7 @@ async def generate_key(args: argparse.Namespace) -> int:
 async def check_config(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {"env": "production"} if args.production else {}
     settings = Settings.from_env(**overrides)  # a ConfigError names the variable
+    settings.require_mail(own_mailer=True)  # an app may pass its own mailer: noted below
     print(f"ok: the {settings.env} configuration passes the start-up checks")
     print(f"database: {_redacted(settings.database_url)}")
     print(f"redis: {_redacted(settings.redis_url) if settings.redis_url else 'embedded'}")
@@ -99,6 +100,10 @@ async def check_config(args: argparse.Namespace) -> int:
             f"{ring.signer.algorithm}, signing kid {ring.signer.kid}, {len(ring.keys)} in ring"
         )
     print(f"access tokens: {signing}")
+    mail = "SMTP" if settings.smtp_url else "no SMTP: the app must pass AuthGate(mailer=...)"
+    if not settings.smtp_url and not settings.production:
+        mail = "no SMTP: mails are written to the log"
+    print(f"mail: {mail}; links to {settings.public_url or 'http://127.0.0.1:8000'}")
     for name in ("ACCESS_TOKEN_SECRET", "REFRESH_TOKEN_SECRET"):
         if not settings.production and not os.environ.get(name, "").strip():
             print(f"note: {name} is not set: every process makes up its own")

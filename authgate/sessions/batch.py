@@ -63,8 +63,10 @@ class CoalescingReader:
         if self._loop is not loop:  # a new loop: nothing pending can be flushed by the old
             self._abandon()
             self._loop = loop
-        if not self._pending:
-            loop.call_soon(self._flush)
+        if not self._pending:  # the first check of this turn: its batch goes out next turn
+            task = loop.create_task(self._flush())
+            self._in_flight.add(task)
+            task.add_done_callback(self._in_flight.discard)
         check = _Check(session_key, user_key, loop.create_future())
         self._pending.append(check)
         return await check.answer
@@ -74,15 +76,19 @@ class CoalescingReader:
             check.answer.cancel()
         self._pending = []
 
-    def _flush(self) -> None:
+    async def _flush(self) -> None:
+        # a task's first step runs at the next turn: every check made until then is here
         checks = [check for check in self._pending if not check.answer.done()]
         self._pending = []
-        for start in range(0, len(checks), self._max_batch):
-            task = asyncio.ensure_future(self._send(checks[start : start + self._max_batch]))
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+        if len(checks) <= self._max_batch:
+            await self._send(checks)
+            return
+        chunks = range(0, len(checks), self._max_batch)
+        await asyncio.gather(*(self._send(checks[i : i + self._max_batch]) for i in chunks))
 
     async def _send(self, checks: list[_Check]) -> None:
+        if not checks:  # every check of the batch went away before it was sent
+            return
         self.batches += 1
         try:
             async with asyncio.timeout(BATCH_TIMEOUT_SECONDS):

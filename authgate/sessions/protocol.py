@@ -36,7 +36,8 @@ class Rotation:
 
 @dataclass(frozen=True, slots=True)
 class SessionLookup:
-    """The hot-path answer: whether the session is alive, and the cached user if any."""
+    """The hot-path answer: whether the session is alive, and the cached user if any
+    (read-only: a store may hand the same decoded entry to every request)."""
 
     alive: bool
     cached_user: dict[str, Any] | None

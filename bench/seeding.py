@@ -1,0 +1,99 @@
+"""Live sessions without bcrypt: created through the session store (as a login creates
+them), and multiplied by copying the seeded users' keys inside Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections import defaultdict
+from importlib.resources import files
+
+import redis
+
+from authgate import AuthGate, Settings
+from authgate.sessions.protocol import ClientInfo
+from authgate.tokens import TokenKind, new_session_id
+from bench.servers import Stage, example_environment
+
+# a browser's user agent of 120 characters (Chrome 131 as Edge on Windows)
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 Edg/13.0"
+)
+assert len(USER_AGENT) == 120
+BATCH = 40  # in flight at once: within the client's pool (a burst beyond it waits, then fails)
+
+
+async def _create(where: Stage, count: int) -> list[str]:
+    environment = example_environment(where)
+    gate = AuthGate(Settings.from_env(environment))
+    service = gate.service
+    client = ClientInfo(ip="203.0.113.7", user_agent=USER_AGENT)
+    users = [str(uuid.uuid4()) for _ in range(count)]
+
+    async def one(user_id: str) -> None:
+        sid = new_session_id()  # as the service opens a session at login
+        refresh = service.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
+        await service.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
+
+    try:
+        for start in range(0, count, BATCH):
+            await asyncio.gather(*(one(user) for user in users[start : start + BATCH]))
+    finally:
+        await gate.shutdown()
+    return users
+
+
+def create_sessions(where: Stage, count: int) -> tuple[list[str], float]:
+    """``count`` new users with one live session each, through the session store; their ids
+    and the seconds it took."""
+    started = time.perf_counter()
+    users = asyncio.run(_create(where, count))
+    return users, time.perf_counter() - started
+
+
+def keys_of(client: redis.Redis, where: Stage, users: list[str]) -> list[bytes]:
+    """Every key that carries the hash tag of one of ``users``."""
+    wanted = {user.encode() for user in users}
+    found: list[bytes] = []
+    for key in client.scan_iter(match=f"{where.prefix}*", count=5000):
+        tag = key.partition(b"{")[2].partition(b"}")[0]
+        if tag in wanted:
+            found.append(key)
+    return found
+
+
+def kind_of(key: bytes) -> str:
+    """A key's kind: the word after its hash tag (``session``, ``sessions``, ``user``...)."""
+    return key.partition(b"}")[2].decode().strip(":").split(":")[0]
+
+
+def memory_usage(client: redis.Redis, keys: list[bytes]) -> dict[str, int]:
+    """The sum of ``MEMORY USAGE`` (every element counted) over ``keys``, per kind of key."""
+    totals: dict[str, int] = defaultdict(int)
+    for start in range(0, len(keys), 5000):
+        chunk = keys[start : start + 5000]
+        pipe = client.pipeline(transaction=False)
+        for key in chunk:
+            pipe.memory_usage(key, samples=0)
+        for key, size in zip(chunk, pipe.execute(), strict=True):
+            totals[kind_of(key)] += int(size or 0)
+    return dict(totals)
+
+
+def used_memory(client: redis.Redis) -> int:
+    """``INFO memory`` ``used_memory`` in bytes."""
+    return int(client.info("memory")["used_memory"])
+
+
+def clone_users(client: redis.Redis, keys: list[bytes], copies: int) -> float:
+    """Copy every key in ``keys`` ``copies`` times under new user ids; the seconds it took."""
+    script = client.register_script(
+        files("bench").joinpath("lua", "clone_users.lua").read_text(encoding="utf-8")
+    )
+    tag = uuid.uuid4().hex[:6]
+    started = time.perf_counter()
+    for start in range(0, len(keys), 1000):
+        script(keys=keys[start : start + 1000], args=[copies, tag])
+    return time.perf_counter() - started

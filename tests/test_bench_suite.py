@@ -1,0 +1,131 @@
+# ruff: noqa: RUF001 - the table writes its ratios with a multiplication sign
+"""The benchmark suite's own parts: reading wrk's output, the results table, and copying
+seeded users' keys inside Redis. (The suite itself is not run here: it takes minutes.)"""
+
+from __future__ import annotations
+
+import shlex
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from bench.__main__ import parse_options
+from bench.options import QUICK, Options
+from bench.report import Row, markdown, plot
+from bench.seeding import clone_users, keys_of, kind_of, memory_usage
+from bench.servers import Stage, delete_prefix
+from bench.wrk import parse_output, script_text
+from tests.conftest import redis_prefix_for_run
+
+WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8000/auth/refresh-token
+  1 threads and 32 connections
+  Latency Distribution
+     99%   40.00ms
+WRK-JSON {"requests": 200, "duration_us": 2000000, "non_2xx": 3, "socket_errors": 1, \
+"p50_us": 1500, "p90_us": 3000, "p99_us": 40000, "ok": 190, "bad": 3, "dup": 0}
+WRK-TOKEN first.token
+WRK-TOKEN second.token
+"""
+
+
+def test_wrk_output_is_read_with_its_counters_and_tokens() -> None:
+    result = parse_output(WRK_OUTPUT)
+    assert result.per_second == pytest.approx(100.0)
+    assert result.ok_per_second == pytest.approx(95.0)
+    assert (result.non_2xx, result.socket_errors, result.p99_us) == (3, 1, 40000)
+    assert result.tokens == ["first.token", "second.token"]
+
+
+def test_wrk_output_without_a_result_is_an_error() -> None:
+    with pytest.raises(RuntimeError, match="no result"):
+        parse_output("unable to connect to 127.0.0.1:8000 Connection refused\n")
+
+
+def test_each_script_reports_then_adds_its_workload() -> None:
+    plain = script_text(None)
+    refresh = script_text("refresh")
+    assert "WRK-JSON" in plain
+    assert refresh.startswith(plain)
+    assert "/auth/refresh-token" in refresh
+    assert "WRK-TOKEN" in refresh
+
+
+def test_the_table_shows_ratios_targets_and_verdicts(tmp_path: Path) -> None:
+    rows = [
+        Row("baseline", "20,000 req/s", 1.0),
+        Row("authenticated", "8,000 req/s", 0.4, "≥ 0.5×", False),
+        Row("bytes per session", "250 B", None, "≤ 300 B", True),
+    ]
+    table = markdown(rows, "**Machine:** test")
+    lines = table.splitlines()
+    assert lines[0] == "**Machine:** test"
+    assert lines[2] == "| what | value | × baseline | target | met? |"
+    assert "| baseline | 20,000 req/s | 1.00 |  |  |" in lines
+    assert "| authenticated | 8,000 req/s | 0.40 | ≥ 0.5× | **no** |" in lines
+    assert "| bytes per session | 250 B |  | ≤ 300 B | yes |" in lines
+    plot(rows, "test", tmp_path / "plot.png")
+    assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.fixture
+def sync_redis(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def test_seeded_users_are_copied_with_their_values_and_ttls(
+    sync_redis: redis.Redis, redis_url: str, tmp_path: Path
+) -> None:
+    where = Stage("", redis_url, f"{redis_prefix_for_run()}-bench-{uuid.uuid4().hex[:6]}", tmp_path)
+    users = [str(uuid.uuid4()) for _ in range(3)]
+    for user in users:
+        sync_redis.hset(f"{where.prefix}:{{{user}}}:session:s1", mapping={"jti": "j", "ua": "x"})
+        sync_redis.pexpire(f"{where.prefix}:{{{user}}}:session:s1", 60_000)
+        sync_redis.zadd(f"{where.prefix}:{{{user}}}:sessions", {"s1": 1})
+    sync_redis.set(f"{where.prefix}:{{someone-else}}:user", "{}")
+
+    keys = keys_of(sync_redis, where, users)
+    assert len(keys) == 6
+    assert {kind_of(key) for key in keys} == {"session", "sessions"}
+    usage = memory_usage(sync_redis, keys)
+    assert set(usage) == {"session", "sessions"}
+    assert all(size > 0 for size in usage.values())
+
+    clone_users(sync_redis, keys, copies=2)
+    copies = list(sync_redis.scan_iter(match=f"{where.prefix}:{{{users[0]}:*}}:*"))
+    assert len(copies) == 4
+    for copy in copies:
+        if kind_of(copy) == "session":
+            assert sync_redis.hgetall(copy) == {b"jti": b"j", b"ua": b"x"}
+            assert 0 < sync_redis.pttl(copy) <= 60_000
+        else:
+            assert sync_redis.zrange(copy, 0, -1) == [b"s1"]
+    assert len(list(sync_redis.scan_iter(match=f"{where.prefix}:*"))) == 6 * 3 + 1
+
+
+def test_the_readme_commands_are_the_suite_s() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    commands = [line for line in readme.splitlines() if line.startswith("uv run python -m bench")]
+    assert len(commands) == 2
+    full, _ = parse_options(shlex.split(commands[0].split("#")[0])[5:])
+    quick, out = parse_options(shlex.split(commands[1].split("#")[0])[5:])
+    assert full == Options()
+    assert quick == QUICK
+    assert quick.seconds < full.seconds
+    assert out == Path(__file__).resolve().parent.parent / "bench" / "results"
+
+
+def test_a_phase_s_keys_are_deleted_and_no_others(sync_redis: redis.Redis, redis_url: str) -> None:
+    prefix = f"{redis_prefix_for_run()}-bench-{uuid.uuid4().hex[:6]}"
+    pipe = sync_redis.pipeline(transaction=False)
+    for i in range(2500):
+        pipe.set(f"{prefix}:{{user{i}}}:session:s", "x")
+    pipe.set(f"{prefix}x:kept", "x")
+    pipe.execute()
+    delete_prefix(redis_url, f"{prefix}:")
+    assert list(sync_redis.scan_iter(match=f"{prefix}:*", count=1000)) == []
+    assert sync_redis.get(f"{prefix}x:kept") == b"x"
