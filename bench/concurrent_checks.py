@@ -4,7 +4,7 @@ Runs in one process, straight through the ASGI app (no HTTP client in the way), 
 reports microseconds per request and the ratio to a public endpoint, for requests sent
 one after another and ``--burst`` at once, with the Redis round trips per request:
 
-    uv run python bench/concurrent_checks.py [--requests 3200] [--burst 32]
+    uv run python -m bench.concurrent_checks [--requests 3200] [--burst 32]
 
 Uses ``AUTHGATE_TEST_DATABASE_URL`` / ``AUTHGATE_TEST_REDIS_URL`` like ``hot_path.py``, in
 a database and a key prefix of its own, removed at the end.
@@ -19,12 +19,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from hot_path import ADMIN_URL, PASSWORD, REDIS_URL, admin, bench_app  # its neighbour
 from sqlalchemy.engine import make_url
 
 from authgate import AuthGate, Settings
 from authgate.sessions import ClientInfo, RedisSessionStore
 from authgate.validation import Credentials, Registration
+from bench.hot_path import ADMIN_URL, PASSWORD, REDIS_URL, admin, bench_app
 
 Call = Callable[[], Awaitable[None]]
 

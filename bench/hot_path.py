@@ -3,7 +3,7 @@
 Runs in one process, through the ASGI app, and reports ratios against a baseline measured
 in the same run (a public endpoint behind the same middleware, no token):
 
-    uv run python bench/hot_path.py [--requests 2000] [--rounds 3]
+    uv run python -m bench.hot_path [--requests 2000] [--rounds 3]
 
 It also counts the Redis commands and database queries per authenticated request, which is
 what the contract bounds (one Redis round trip; the database only on a user-cache miss).
