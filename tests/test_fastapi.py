@@ -252,3 +252,16 @@ async def test_install_protects_route_groups_with_scopes(settings: Settings) -> 
         await gate.accounts.grant_role(account.id, "admin")
         allowed = await client.get("/admin/report", headers=bearer(account.access_token))
         assert allowed.json() == {"report": "ok"}
+
+
+async def test_the_auth_endpoints_never_redirect(client: httpx.AsyncClient) -> None:
+    account = await register(client)
+    login = await client.post(
+        "/auth/login/", json={"username": account.username, "password": PASSWORD}
+    )
+    assert login.status_code == 200
+    client.cookies.clear()
+    token = login.json()["data"]["accessToken"]
+    for path in ["/auth/me", "/auth/me/"]:
+        response = await client.get(path, headers=bearer(token))
+        assert response.status_code == 200, (path, response.status_code)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from litestar import Litestar, Request, get
+from openapi_spec_validator import validate
 from starlette.types import ASGIApp
 
 from authgate import AuthGate, ConfigError, Settings
@@ -163,3 +164,46 @@ async def test_the_gates_error_renderer_answers_for_guards_and_handlers(
         client.cookies.clear()
         refused = await client.delete("/notes", headers=bearer(account.access_token))
         assert refused.json() == {"title": "Requires the scope admin", "status": 403}
+
+
+async def test_the_plugin_protects_route_groups_with_scopes(settings: Settings) -> None:
+    @get("/admin/report")
+    async def report() -> dict[str, str]:  # no guard: the middleware guards the group
+        return {"report": "ok"}
+
+    gate = AuthGate(settings)
+    app = Litestar([report], plugins=[AuthgatePlugin(gate, protect={"/admin": ["admin"]})])
+    async with (
+        LifespanManager(asgi(app)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
+    ):
+        assert_envelope_error(await client.get("/admin/report"), 401)
+        account = await register_and_login(client)
+        client.cookies.clear()
+        refused = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert_envelope_error(refused, 403)
+        await gate.accounts.grant_role(account.id, "admin")
+        allowed = await client.get("/admin/report", headers=bearer(account.access_token))
+        assert allowed.json() == {"report": "ok"}
+
+
+async def test_the_openapi_document_has_the_auth_endpoints(client: httpx.AsyncClient) -> None:
+    response = await client.get("/schema/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    validate(document)
+    assert "/notes" in document["paths"]  # the app's own
+    assert document["paths"]["/auth/login"]["post"]["requestBody"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/AuthLoginRequest"}
+    assert set(document["components"]["securitySchemes"]) >= {"bearerAuth", "accessTokenCookie"}
+
+
+async def test_an_app_without_an_openapi_document_starts(settings: Settings) -> None:
+    app = Litestar([], plugins=[AuthgatePlugin(AuthGate(settings))], openapi_config=None)
+    async with (
+        LifespanManager(asgi(app)),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
+    ):
+        assert (await client.get("/schema/openapi.json")).status_code == 404
+        assert_envelope_error(await client.get("/auth/me"), 401)

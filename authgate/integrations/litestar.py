@@ -3,15 +3,16 @@
 ``Litestar(route_handlers, plugins=[AuthgatePlugin(gate)])`` serves the auth endpoints at
 ``/auth``, runs ``AuthMiddleware`` with every setting of the gate, starts and stops the
 gate with the app's lifespan, renders authgate's errors (401, 403, 503, ...) in the
-envelope, and gives handlers ``current_user`` (401 when anonymous) and ``optional_user``
-as dependencies. ``guards=[requires_scopes("admin")]`` answers 401 anonymous, 403
-without the scope.
+envelope, adds the auth endpoints to the app's OpenAPI document, and gives handlers
+``current_user`` (401 when anonymous) and ``optional_user`` as dependencies.
+``guards=[requires_scopes("admin")]`` answers 401 anonymous, 403 without the scope.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from litestar import Litestar
 from litestar import Request as LitestarRequest
 from litestar import Response as LitestarResponse
 from litestar.config.app import AppConfig
@@ -28,6 +29,7 @@ from authgate.errors import AuthgateError, NotAuthenticated
 from authgate.gate import AuthGate
 from authgate.guards import Protect, refusal
 from authgate.mounting import check_refresh_cookie_path
+from authgate.openapi import auth_components, auth_paths
 from authgate.principal import AuthenticatedUser
 from authgate.service import Principal
 from authgate.users.protocol import User
@@ -95,10 +97,12 @@ class AuthgatePlugin(InitPluginProtocol):
         self.gate = gate
         self.prefix = "/" + prefix.strip("/")
         self.protect = protect
+        self.routes: list[Any] = []
         check_refresh_cookie_path(gate.settings, self.prefix)
 
     def _mount(self) -> Any:
         router = self.gate.router()
+        self.routes = list(router.routes)
         prefix = self.prefix
 
         @asgi(prefix, is_mount=True, copy_scope=True)
@@ -118,10 +122,24 @@ class AuthgatePlugin(InitPluginProtocol):
         assert isinstance(exc, AuthgateError)
         return _to_litestar(self.gate.render_error(StarletteRequest(request.scope), exc))  # type: ignore[arg-type]
 
+    def _document(self, app: Litestar) -> None:
+        """Add the auth endpoints and both security schemes to the app's OpenAPI document
+        (``/schema/openapi.json``), if it has one."""
+        if app.openapi_config is None:
+            return  # the app turned its OpenAPI document off
+        openapi: Any = app.plugins.get("OpenAPIPlugin")
+        document = openapi.provide_openapi_schema()  # built once, then served as is
+        document.setdefault("paths", {}).update(auth_paths(self.routes, self.prefix))
+        components = document.setdefault("components", {})
+        for kind, entries in auth_components().items():
+            for name, entry in entries.items():
+                components.setdefault(kind, {}).setdefault(name, entry)
+
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Add the endpoints, the middleware, the lifespan, the error handler and the
         ``current_user`` / ``optional_user`` dependencies."""
         app_config.route_handlers.append(self._mount())
+        app_config.on_startup.append(self._document)
         middleware = self.gate.middleware(self.protect)
         app_config.middleware.insert(
             0, DefineMiddleware(middleware.cls, *middleware.args, **middleware.kwargs)
