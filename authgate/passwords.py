@@ -4,13 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Protocol
+import os
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Protocol, TypeVar
 
 from passlib.context import CryptContext
 
 BCRYPT_MAX_BYTES = 72
 MIN_PASSWORD_LENGTH = 8
 _CURRENT_IDENT = "$2b$"
+# bcrypt threads run this much "nicer" than the event loop's thread: on a busy core the
+# kernel gives the loop (every other request) the CPU first, and bcrypt the rest
+WORKER_NICENESS = 10
+
+T = TypeVar("T")
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's priority (Linux schedules threads one by one)."""
+    if sys.platform == "linux":
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
 
 
 class PasswordHasher(Protocol):
@@ -40,7 +57,8 @@ def fits_bcrypt(password: str) -> bool:
 
 
 class BcryptPasswordHasher:
-    """bcrypt through passlib's ``CryptContext``, run in a worker thread.
+    """bcrypt through passlib's ``CryptContext``, run in worker threads of lower priority
+    (one per core), so a stream of logins cannot starve the requests sharing the core.
 
     A hash whose cost is below ``rounds`` or whose variant is not ``$2b$`` (for example
     ``$2a$`` from Node's bcrypt) verifies, and is reported for re-hashing.
@@ -54,25 +72,34 @@ class BcryptPasswordHasher:
             bcrypt__min_rounds=rounds,
         )
         self._dummy_hash: str | None = None
+        self._workers = ThreadPoolExecutor(
+            max_workers=os.cpu_count() or 1,
+            thread_name_prefix="authgate-bcrypt",
+            initializer=_lower_priority,
+        )
+
+    async def _run(self, function: Callable[..., T], *args: object) -> T:
+        """``function(*args)`` on a low-priority bcrypt worker thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._workers, function, *args)
 
     async def hash(self, password: str) -> str:
         if not fits_bcrypt(password):
             raise ValueError("password does not fit bcrypt (over 72 bytes or contains NUL)")
-        return await asyncio.to_thread(self._context.hash, password)
+        return await self._run(self._context.hash, password)
 
     async def verify_and_update(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
         if not fits_bcrypt(password):
             await self.dummy_verify("x")
             return False, None
-        return await asyncio.to_thread(self._verify_and_update, password, stored_hash)
+        return await self._run(self._verify_and_update, password, stored_hash)
 
     async def dummy_verify(self, password: str) -> None:
         dummy_hash = self._dummy_hash
         if dummy_hash is None:
-            created: str = await asyncio.to_thread(self._context.hash, "authgate-dummy")
+            created: str = await self._run(self._context.hash, "authgate-dummy")
             self._dummy_hash = dummy_hash = created
         candidate = password if fits_bcrypt(password) else "x"
-        await asyncio.to_thread(self._safe_verify, candidate, dummy_hash)
+        await self._run(self._safe_verify, candidate, dummy_hash)
 
     def _verify_and_update(self, password: str, stored_hash: str) -> tuple[bool, str | None]:
         try:

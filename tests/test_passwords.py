@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 import time
 from collections.abc import Awaitable, Callable
 
 import bcrypt
 import pytest
 
-from authgate.passwords import BcryptPasswordHasher, fits_bcrypt
+from authgate.passwords import WORKER_NICENESS, BcryptPasswordHasher, fits_bcrypt
 
 PASSWORD = "correct horse battery staple"
 
@@ -211,3 +213,14 @@ async def test_bcrypt_runs_off_the_event_loop(operation: str) -> None:
     assert elapsed >= 0.08, "rounds 12 should take a noticeable time"
     # Had bcrypt held the loop, the ticker could not have run while it worked.
     assert ticks >= 5
+
+
+async def test_bcrypt_threads_yield_the_core_to_the_event_loop() -> None:
+    hasher = BcryptPasswordHasher(rounds=4)
+
+    def priority() -> int:
+        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+    loop_priority = priority()
+    assert await hasher._run(priority) == loop_priority + WORKER_NICENESS
+    assert priority() == loop_priority  # the loop's own thread is left as it was
