@@ -7,7 +7,7 @@ the 403 envelope and changes nothing. Bearer requests and safe methods are not s
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket
 from authgate import AuthGate
 from authgate.errors import CsrfRejected
 from authgate.events import CSRF_REJECTED, SecurityEvent
+from tests.asgi import websocket_handshake
 from tests.conftest import (
     PASSWORD,
     Account,
@@ -377,33 +378,10 @@ def websocket_app(gate: AuthGate) -> Starlette:
 
 async def handshake(app: Starlette, *, cookie: str, origin: str | None) -> list[dict[str, Any]]:
     """Open ``/ws`` as a browser would, with the access cookie; what the app sent back."""
-    headers = [(b"host", b"testserver"), (b"cookie", f"accessToken={cookie}".encode())]
+    headers = [(b"cookie", f"accessToken={cookie}".encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "scheme": "ws",
-        "path": "/ws",
-        "raw_path": b"/ws",
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("203.0.113.7", 4711),
-        "server": ("testserver", 80),
-        "subprotocols": [],
-    }
-    incoming = [{"type": "websocket.connect"}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
-
-    async def send_message(message: MutableMapping[str, Any]) -> None:
-        sent.append(dict(message))
-
-    await app(scope, receive, send_message)
-    return sent
+    return await websocket_handshake(app, "/ws", headers)
 
 
 @pytest.mark.parametrize("origin", [EVIL_ORIGIN, "null", None], ids=["foreign", "null", "none"])

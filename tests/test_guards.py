@@ -3,7 +3,7 @@ renderer (contract §8 and §9), on real PostgreSQL and Redis."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 
 import authgate
 from authgate import AuthGate, AuthgateError, InsufficientScope, Settings
+from tests.asgi import websocket_handshake
 from tests.conftest import Account, GateFactory, register_and_login
 from tests.test_cli import environment, ok
 
@@ -165,33 +166,8 @@ async def test_granted_scopes_open_their_groups_at_the_next_request(
 async def socket_messages(
     app: Starlette, token: str | None, path: str = "/ws"
 ) -> list[dict[str, Any]]:
-    headers = [(b"host", b"testserver")]
-    if token is not None:
-        headers.append((b"authorization", f"Bearer {token}".encode()))
-    scope = {
-        "type": "websocket",
-        "asgi": {"version": "3.0"},
-        "scheme": "ws",
-        "path": path,
-        "raw_path": path.encode(),
-        "root_path": "",
-        "query_string": b"",
-        "headers": headers,
-        "client": ("203.0.113.7", 4711),
-        "server": ("testserver", 80),
-        "subprotocols": [],
-    }
-    incoming = [{"type": "websocket.connect"}]
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return incoming.pop(0) if incoming else {"type": "websocket.disconnect", "code": 1000}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(dict(message))
-
-    await app(scope, receive, send)
-    return sent
+    headers = [] if token is None else [(b"authorization", f"Bearer {token}".encode())]
+    return await websocket_handshake(app, path, headers)
 
 
 async def test_scopes_on_a_websocket(gate: AuthGate) -> None:
