@@ -14,7 +14,7 @@ from asgi_lifespan import LifespanManager
 from authgate import AuthGate, Settings
 from examples.django_app import create_app
 from tests.conftest import DatabaseFactory, register, register_and_login
-from tests.problem import PROBLEM_JSON, problem
+from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
 
@@ -120,12 +120,5 @@ async def test_the_gates_error_renderer_answers_for_views(settings: Settings) ->
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
     ):
-        anonymous = await client.get("/whoami")  # principal_of raised in the view
-        assert anonymous.status_code == 401
-        assert anonymous.headers["content-type"] == PROBLEM_JSON
-        assert anonymous.headers["www-authenticate"] == "Bearer"
-        assert anonymous.json() == {"title": "Authentication required", "status": 401}
-        account = await register_and_login(client)
-        client.cookies.clear()
-        refused = await client.get("/api/purge", headers=bearer(account.access_token))
-        assert refused.json() == {"title": "Requires the scope admin", "status": 403}
+        # principal_of raised in the view answers the anonymous request
+        await check_refusals_are_problems(client, ("GET", "/whoami"), ("GET", "/api/purge"))

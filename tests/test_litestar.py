@@ -17,7 +17,7 @@ from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.litestar import AuthgatePlugin, principal_of
 from examples.litestar_app import create_app
 from tests.conftest import register_and_login
-from tests.problem import PROBLEM_JSON, problem
+from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
 
@@ -155,15 +155,7 @@ async def test_the_gates_error_renderer_answers_for_guards_and_handlers(
         LifespanManager(asgi(app)),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
     ):
-        anonymous = await client.get("/notes")
-        assert anonymous.status_code == 401
-        assert anonymous.headers["content-type"] == PROBLEM_JSON
-        assert anonymous.headers["www-authenticate"] == "Bearer"
-        assert anonymous.json() == {"title": "Authentication required", "status": 401}
-        account = await register_and_login(client)
-        client.cookies.clear()
-        refused = await client.delete("/notes", headers=bearer(account.access_token))
-        assert refused.json() == {"title": "Requires the scope admin", "status": 403}
+        await check_refusals_are_problems(client, ("GET", "/notes"), ("DELETE", "/notes"))
 
 
 async def test_the_plugin_protects_route_groups_with_scopes(settings: Settings) -> None:
