@@ -8,6 +8,7 @@ db ``AUTHGATE_TEST_REDIS_DB`` the tests may write to (under a per-run key prefix
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import uuid
@@ -33,6 +34,7 @@ ADMIN_DATABASE_URL = os.environ.get(
 REDIS_SERVER_URL = os.environ.get("AUTHGATE_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 REDIS_DB = int(os.environ.get("AUTHGATE_TEST_REDIS_DB", "9"))
 RUN_ID = uuid.uuid4().hex[:10]
+MAILBOX_DRAIN_SECONDS = 10.0
 PASSWORD = "correct horse battery"
 
 
@@ -114,22 +116,26 @@ def settings(database_url: str, redis_url: str) -> Settings:
     ).checked()
 
 
-GateFactory = Callable[..., Awaitable[AuthGate]]
+class GateFactory:
+    """Builds started gates with settings overrides, and keeps them for the teardown."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.gates: list[AuthGate] = []
+
+    async def __call__(self, *, mailer: Mailer | None = None, **overrides: Any) -> AuthGate:
+        gate = AuthGate(replace(self.settings, **overrides).checked(), mailer=mailer)
+        await gate.startup()
+        self.gates.append(gate)
+        return gate
 
 
 @pytest.fixture
 async def make_gate(settings: Settings) -> AsyncIterator[GateFactory]:
     """Build started gates with settings overrides; all are shut down after the test."""
-    gates: list[AuthGate] = []
-
-    async def factory(*, mailer: Mailer | None = None, **overrides: Any) -> AuthGate:
-        gate = AuthGate(replace(settings, **overrides).checked(), mailer=mailer)
-        await gate.startup()
-        gates.append(gate)
-        return gate
-
+    factory = GateFactory(settings)
     yield factory
-    for gate in gates:
+    for gate in factory.gates:
         await gate.shutdown()
 
 
@@ -139,11 +145,17 @@ async def gate(make_gate: GateFactory) -> AuthGate:
 
 
 @pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    """A real SMTP server (aiosmtpd) on a free port; ``mailbox.url`` is its SMTP URL."""
+async def mailbox(make_gate: GateFactory) -> AsyncIterator[Mailbox]:
+    """A real SMTP server (aiosmtpd) on a free port; ``mailbox.url`` is its SMTP URL.
+
+    It stops only after every gate of the test has sent what it queued: a server stopped
+    in the middle of a delivery leaves a half-closed connection behind."""
     box = Mailbox()
     box.controller.start()
     yield box
+    for gate in make_gate.gates:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(gate.outbox.drain(), MAILBOX_DRAIN_SECONDS)
     box.controller.stop()
 
 

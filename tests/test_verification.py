@@ -3,6 +3,8 @@ asking for another, the link, and ``AUTHGATE_REQUIRE_VERIFIED_EMAIL``."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from authgate import AuthGate
@@ -19,7 +21,7 @@ def bearer(account: Account) -> dict[str, str]:
     return {"Authorization": f"Bearer {account.access_token}"}
 
 
-async def mail_gate(make_gate: GateFactory, mailbox: Mailbox, **overrides: object) -> AuthGate:
+async def mail_gate(make_gate: GateFactory, mailbox: Mailbox, **overrides: Any) -> AuthGate:
     return await make_gate(smtp_url=mailbox.url, public_url=PUBLIC_URL, **overrides)
 
 
