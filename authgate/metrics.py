@@ -8,7 +8,7 @@ Every label takes a value from a fixed set: never a user id, an IP, a path or a 
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter
 from prometheus_client.exposition import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
@@ -27,6 +27,7 @@ from authgate.events import (
     USER_DELETED,
     SecurityEvent,
 )
+from authgate.hot_metrics import LatencyHistogram, RequestCounter
 from authgate.observer import (
     REFRESH_INVALID,
     REQUEST_ANONYMOUS,
@@ -87,12 +88,20 @@ class PrometheusMetrics:
             ["outcome"],
             registry=self.registry,
         )
-        requests = Counter(
+        # the two metrics every request moves: plain numbers, read when scraped
+        self._requests = RequestCounter(
             "authgate_requests",
             "Requests through the middleware by authentication outcome.",
-            ["outcome"],
-            registry=self.registry,
+            "outcome",
+            REQUEST_OUTCOMES,
         )
+        self._session_check = LatencyHistogram(
+            "authgate_session_check_seconds",
+            "Latency of the Redis session check of an authenticated request.",
+            SESSION_CHECK_BUCKETS,
+        )
+        self.registry.register(self._requests)
+        self.registry.register(self._session_check)
         self._revoked = Counter(
             "authgate_sessions_revoked",
             "Sessions ended before their expiry, by reason.",
@@ -105,17 +114,10 @@ class PrometheusMetrics:
             ["kind"],
             registry=self.registry,
         )
-        self._session_check = Histogram(
-            "authgate_session_check_seconds",
-            "Latency of the Redis session check of an authenticated request.",
-            buckets=SESSION_CHECK_BUCKETS,
-            registry=self.registry,
-        )
         # children bound up front: every known value shows (at 0), and the hot path does
         # a dict lookup instead of a labels() call
         self._logins = {name: logins.labels(value) for name, value in LOGIN_OUTCOMES.items()}
         self._refreshes = {value: refreshes.labels(value) for value in REFRESH_OUTCOMES}
-        self._requests = {value: requests.labels(value) for value in REQUEST_OUTCOMES}
         for reason in (*REVOKE_REASONS.values(), *SESSIONS_REVOKED_REASONS):
             self._revoked.labels(reason)
         for kind in MAIL_KINDS:
@@ -124,9 +126,7 @@ class PrometheusMetrics:
     # -- Observer ---------------------------------------------------------------------
 
     def request(self, outcome: str) -> None:
-        counter = self._requests.get(outcome)
-        if counter is not None:
-            counter.inc()
+        self._requests.inc(outcome)
 
     def refresh(self, outcome: str) -> None:
         counter = self._refreshes.get(outcome)

@@ -10,6 +10,7 @@ import httpx
 import jwt
 from prometheus_client.parser import text_string_to_metric_families
 
+from authgate.hot_metrics import LatencyHistogram
 from authgate.metrics import LOGIN_OUTCOMES, REFRESH_OUTCOMES, REQUEST_OUTCOMES, REVOKE_REASONS
 from tests.conftest import (
     CLIENT_IP,
@@ -299,3 +300,18 @@ async def test_each_gate_has_its_own_metrics(make_gate: GateFactory) -> None:
 
     assert b'authgate_mails_sent_total{kind="verify-email"} 1.0' in first.enable_metrics().render()
     assert b'authgate_mails_sent_total{kind="verify-email"} 0.0' in second.enable_metrics().render()
+
+
+def test_the_session_check_histogram_counts_each_observation_in_its_le_bucket() -> None:
+    histogram = LatencyHistogram("check_seconds", "A check.", (0.001, 0.01))
+    for seconds in (0.0002, 0.001, 0.005, 2.0):
+        histogram.observe(seconds)
+
+    [family] = list(histogram.collect())
+    samples = {(s.name, s.labels.get("le", "")): s.value for s in family.samples}
+
+    assert samples[("check_seconds_bucket", "0.001")] == 2  # "le": the bound itself counts
+    assert samples[("check_seconds_bucket", "0.01")] == 3
+    assert samples[("check_seconds_bucket", "+Inf")] == 4
+    assert samples[("check_seconds_count", "")] == 4
+    assert samples[("check_seconds_sum", "")] == 0.0002 + 0.001 + 0.005 + 2.0
