@@ -63,13 +63,14 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
     auth = gate.router()
     app = Starlette(
         routes=[
+            # the API first: most requests are for it, and Starlette tries routes in order
+            Mount("/api", app=gate.require(api_router(gate))),
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             gate.jwks_route(),
             gate.enable_metrics().route("/metrics"),
             openapi_route(auth_openapi(auth.routes, prefix="/auth")),
             Mount("/auth", app=auth),
-            Mount("/api", app=gate.require(api_router(gate))),
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],
         # the security headers outermost: every response gets them, errors included

@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, Protocol
 
 
+@lru_cache(maxsize=4096)  # the public user is built on every authenticated request
 def utc_iso(moment: datetime) -> str:
     """``moment`` as an ISO 8601 string in UTC (naive datetimes are taken as UTC)."""
     if moment.tzinfo is None:
