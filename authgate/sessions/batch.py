@@ -1,9 +1,12 @@
-"""Coalesced session checks: the checks of one event-loop turn share one Redis round trip.
+"""Coalesced session checks: many requests' checks share one Redis round trip.
 
-Each request's check joins the batch of the turn it arrived in; the batch is sent at the
-start of the next turn, so every check still reads Redis *after* its request arrived (a
-logout on any instance is seen by the very next request). On a single Redis a batch is one
-script call; on a Cluster one pipeline, which redis-py sends as one round trip per node.
+A check joins the batch being gathered; a batch is sent at the start of the next
+event-loop turn, or, while the previous batch is still on its way, as soon as that one is
+back (at most one batch in flight per reader, so a busy server sends few, large batches
+instead of many small ones). Either way every check reads Redis *after* its request
+arrived: a logout on any instance is seen by the very next request. On a single Redis a
+batch is one script call; on a Cluster one pipeline, which redis-py sends as one round trip
+per node.
 
 Faults stay local: a batch whose call fails fails its own checks only (the store turns
 that into 503); a request that goes away (its task cancelled) drops out of its batch
@@ -54,37 +57,45 @@ class CoalescingReader:
         self._max_batch = max_batch
         self._pending: list[_Check] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._in_flight: set[asyncio.Task[None]] = set()
+        self._sender: asyncio.Task[None] | None = None
         self.batches = 0  # round trips sent, for tests and benchmarks
 
     async def check(self, session_key: str, user_key: str) -> tuple[bool, str | None]:
         """Whether the session is alive, and the cached user, read after this call."""
         loop = asyncio.get_running_loop()
-        if self._loop is not loop:  # a new loop: nothing pending can be flushed by the old
+        if self._loop is not loop:  # a new loop: nothing pending can be sent by the old one
             self._abandon()
             self._loop = loop
-        if not self._pending:  # the first check of this turn: its batch goes out next turn
-            task = loop.create_task(self._flush())
-            self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
         check = _Check(session_key, user_key, loop.create_future())
         self._pending.append(check)
+        if self._sender is None:  # its first batch goes out at the next turn
+            self._sender = loop.create_task(self._send_batches())
         return await check.answer
 
     def _abandon(self) -> None:
         for check in self._pending:
             check.answer.cancel()
         self._pending = []
+        self._sender = None
 
-    async def _flush(self) -> None:
-        # a task's first step runs at the next turn: every check made until then is here
-        checks = [check for check in self._pending if not check.answer.done()]
-        self._pending = []
-        if len(checks) <= self._max_batch:
-            await self._send(checks)
-            return
-        chunks = range(0, len(checks), self._max_batch)
-        await asyncio.gather(*(self._send(checks[i : i + self._max_batch]) for i in chunks))
+    async def _send_batches(self) -> None:
+        # a task's first step runs at the next turn: every check made until then is here;
+        # the checks made while a batch is away make the next one
+        try:
+            while checks := [check for check in self._pending if not check.answer.done()]:
+                self._pending = []
+                if len(checks) <= self._max_batch:
+                    await self._send(checks)
+                    continue
+                chunks = range(0, len(checks), self._max_batch)
+                await asyncio.gather(*(self._send(checks[i : i + self._max_batch]) for i in chunks))
+            self._pending = []
+        except asyncio.CancelledError:
+            self._abandon()
+            raise
+        finally:
+            if self._sender is asyncio.current_task():
+                self._sender = None
 
     async def _send(self, checks: list[_Check]) -> None:
         if not checks:  # every check of the batch went away before it was sent
