@@ -16,7 +16,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 
-class RequestCounter(Collector):
+class FixedLabelCounter(Collector):
     """A counter with one label whose values are fixed up front."""
 
     def __init__(self, name: str, documentation: str, label: str, values: Sequence[str]) -> None:

@@ -27,7 +27,7 @@ from authgate.events import (
     USER_DELETED,
     SecurityEvent,
 )
-from authgate.hot_metrics import LatencyHistogram, RequestCounter
+from authgate.hot_metrics import FixedLabelCounter, LatencyHistogram
 from authgate.observer import (
     REFRESH_INVALID,
     REQUEST_ANONYMOUS,
@@ -89,7 +89,7 @@ class PrometheusMetrics:
             registry=self.registry,
         )
         # the two metrics every request moves: plain numbers, read when scraped
-        self._requests = RequestCounter(
+        self._requests = FixedLabelCounter(
             "authgate_requests",
             "Requests through the middleware by authentication outcome.",
             "outcome",
