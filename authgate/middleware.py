@@ -191,7 +191,7 @@ class AuthMiddleware:
             self.observer.request(REQUEST_FORBIDDEN)
             await _refuse(CsrfRejected(), scope, receive, send, render)
             return
-        failure: AuthgateError = NotAuthenticated()
+        failure: AuthgateError | None = None  # why a token was refused, if one was
         token = find_access_token(scope)
         if token is not None:
             try:
