@@ -15,6 +15,7 @@ import redis
 
 from bench.__main__ import parse_options
 from bench.options import QUICK, Options
+from bench.profile import compare, function_name
 from bench.report import Row, markdown, plot
 from bench.seeding import clone_users, keys_of, kind_of, memory_usage
 from bench.servers import Stage, delete_prefix
@@ -132,3 +133,19 @@ def test_a_phase_s_keys_are_deleted_and_no_others(sync_redis: redis.Redis, redis
     delete_prefix(redis_url, f"{prefix}:")
     assert list(sync_redis.scan_iter(match=f"{prefix}:*", count=1000)) == []
     assert sync_redis.get(f"{prefix}x:kept") == b"x"
+
+
+def test_the_profile_ranks_functions_by_their_extra_own_time_per_request() -> None:
+    example = {"authgate/middleware.py:179(__call__)": 22.0, "uvicorn/send": 120.0}
+    baseline = {"uvicorn/send": 90.0, "bench/baseline.py:28(profile_like)": 2.0}
+
+    costs = compare(example, baseline)
+
+    assert [(c.function, c.extra_us) for c in costs] == [
+        ("uvicorn/send", 30.0),
+        ("authgate/middleware.py:179(__call__)", 22.0),
+        ("bench/baseline.py:28(profile_like)", -2.0),
+    ]
+    assert function_name(f"{Path.cwd()}/authgate/tokens.py", 185, "verify") == (
+        "authgate/tokens.py:185(verify)"
+    )
