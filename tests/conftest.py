@@ -211,6 +211,12 @@ class Account:
     refresh_token: str = ""
 
 
+def bearer(credential: Account | str) -> dict[str, str]:
+    """The ``Authorization`` header for an account's access token, or for a token."""
+    token = credential.access_token if isinstance(credential, Account) else credential
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def register(
     client: httpx.AsyncClient, *, username: str | None = None, password: str = PASSWORD
 ) -> Account:

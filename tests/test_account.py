@@ -21,6 +21,7 @@ from tests.conftest import (
     Account,
     ClientFactory,
     GateFactory,
+    bearer,
     redis_prefix_for_run,
     register,
     register_and_login,
@@ -35,10 +36,6 @@ async def gate(make_gate: GateFactory) -> AuthGate:
     """The default gate under a key prefix of this test's own: the failed logins here must not
     count towards the per-IP limit of the shared test client address in other tests."""
     return await make_gate(redis_prefix=f"{redis_prefix_for_run()}-account-{secrets.token_hex(4)}")
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 def sid_of(account: Account) -> str:

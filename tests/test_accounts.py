@@ -8,11 +8,7 @@ import pytest
 
 from authgate import AuthGate, NotFound, ValidationError
 from authgate.events import ROLE_GRANTED, ROLE_REVOKED, SecurityEvent
-from tests.conftest import ClientFactory, GateFactory, register, register_and_login
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+from tests.conftest import ClientFactory, GateFactory, bearer, register, register_and_login
 
 
 async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:

@@ -19,6 +19,7 @@ from tests.conftest import (
     Account,
     ClientFactory,
     GateFactory,
+    bearer,
     login,
     register,
     register_and_login,
@@ -120,10 +121,6 @@ def registration(**overrides: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 async def bearer_login(client: httpx.AsyncClient, account: Account) -> Account:

@@ -8,17 +8,13 @@ import asyncio
 import httpx
 
 from authgate import AuthGate
-from tests.conftest import PASSWORD, Account, ClientFactory, GateFactory, login, register
+from tests.conftest import PASSWORD, Account, ClientFactory, GateFactory, bearer, login, register
 from tests.mailbox import Mailbox, Received
 
 PUBLIC_URL = "https://app.example.com"
 CONFIRM_SUBJECT = "Confirm your new e-mail address"
 NOTICE_SUBJECT = "Your e-mail address is being changed"
 VERIFY_SUBJECT = "Confirm your e-mail address"
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 async def signed_in(gate: AuthGate, client: httpx.AsyncClient) -> Account:

@@ -18,7 +18,7 @@ from authgate import AuthGate, Settings
 from authgate.cli import build_parser
 from authgate.keys import KeyRing
 from authgate.migrations import head_revision
-from tests.conftest import PASSWORD, DatabaseFactory, register_and_login, secret_for
+from tests.conftest import PASSWORD, DatabaseFactory, bearer, register_and_login, secret_for
 from tests.processes import closed_port
 
 # the console script uv installed next to this interpreter
@@ -78,10 +78,6 @@ def fails(env: dict[str, str], code: int, *args: str, stdin: str = "") -> str:
 @pytest.fixture
 def env(settings: Settings) -> dict[str, str]:
     return environment(settings)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def me(client: httpx.AsyncClient, token: str) -> httpx.Response:

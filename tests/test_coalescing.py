@@ -23,6 +23,7 @@ from tests.conftest import (
     Account,
     ClientFactory,
     GateFactory,
+    bearer,
     redis_prefix_for_run,
     register_and_login,
 )
@@ -30,10 +31,6 @@ from tests.processes import RedisServer
 
 BROWSER = ClientInfo(ip="198.51.100.9", user_agent="Firefox/133")
 CROWD = 8
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def store_of(gate: AuthGate) -> RedisSessionStore:

@@ -13,14 +13,10 @@ from asgi_lifespan import LifespanManager
 
 from authgate import AuthGate, Settings
 from examples.django_app import create_app
-from tests.conftest import DatabaseFactory, register, register_and_login
+from tests.conftest import DatabaseFactory, bearer, register, register_and_login
 from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ from tests.conftest import (
     PASSWORD,
     Account,
     ClientFactory,
+    bearer,
     redis_prefix_for_run,
     register,
     unique_username,
@@ -113,10 +114,6 @@ async def refresh(client: httpx.AsyncClient, token: str) -> httpx.Response:
     response = await client.post("/auth/refresh-token", json={"refreshToken": token})
     client.cookies.clear()
     return response
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 def sid_of(account: Account) -> str:

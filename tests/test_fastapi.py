@@ -15,14 +15,10 @@ from openapi_spec_validator import validate
 from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.fastapi import install
 from examples.fastapi_app import create_app
-from tests.conftest import PASSWORD, register, register_and_login, unique_username
+from tests.conftest import PASSWORD, bearer, register, register_and_login, unique_username
 from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from authgate.sessions import connection
 from tests.conftest import (
     ClientFactory,
     GateFactory,
+    bearer,
     login,
     register,
     register_and_login,
@@ -40,10 +41,6 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         yield server
     finally:
         server.stop()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_a_burst_larger_than_the_pool_waits_for_connections(

@@ -19,7 +19,7 @@ from starlette.websockets import WebSocket
 import authgate
 from authgate import AuthGate, AuthgateError, InsufficientScope, Settings
 from tests.asgi import websocket_handshake
-from tests.conftest import Account, GateFactory, register_and_login
+from tests.conftest import GateFactory, bearer, register_and_login
 from tests.test_cli import environment, ok
 
 PROTECT = {"/api": [], "/admin": ["admin"], "/admin/billing": ["billing:read"]}
@@ -82,10 +82,6 @@ async def guarded_client(gate: AuthGate) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://testserver", headers={"Origin": "http://testserver"}
     ) as client:
         yield client
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from tests.conftest import (
     ClientFactory,
     GateFactory,
     _admin_execute,
+    bearer,
     redis_prefix_for_run,
     secret_for,
     unique_username,
@@ -172,10 +173,6 @@ def envelope_of(response: httpx.Response, status: int) -> dict[str, Any]:
         assert isinstance(body["errors"], list)
     assert "Traceback" not in response.text
     return body
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def register(http: httpx.Client, instance: Instance) -> str:

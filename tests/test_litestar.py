@@ -16,7 +16,7 @@ from starlette.types import ASGIApp
 from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.litestar import AuthgatePlugin, principal_of
 from examples.litestar_app import create_app
-from tests.conftest import register_and_login
+from tests.conftest import bearer, register_and_login
 from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
@@ -25,10 +25,6 @@ BASE = "http://testserver"
 def asgi(app: Litestar) -> ASGIApp:
     """Litestar's own ASGI types are narrower than Starlette's; it is an ASGI app all the same."""
     return cast(ASGIApp, app)
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from tests.conftest import (
     Account,
     ClientFactory,
     GateFactory,
+    bearer,
     register,
 )
 from tests.processes import closed_port
@@ -51,10 +52,6 @@ def moved(before: Samples, after: Samples, prefix: str) -> dict[str, float]:
         if name == prefix
     }
     return {label: delta for label, delta in deltas.items() if delta}
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 async def log_in(client: httpx.AsyncClient, account: Account) -> Account:

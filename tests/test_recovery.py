@@ -18,6 +18,7 @@ from tests.conftest import (
     Account,
     ClientFactory,
     GateFactory,
+    bearer,
     login,
     register,
     register_and_login,
@@ -27,10 +28,6 @@ from tests.mailbox import Mailbox, Received
 PUBLIC_URL = "https://app.example.com"
 NEW_PASSWORD = "a brand new passphrase"
 RESET_SUBJECT = "Reset your password"
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 async def mail_gate(make_gate: GateFactory, mailbox: Mailbox, **overrides: Any) -> AuthGate:

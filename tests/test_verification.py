@@ -10,15 +10,11 @@ import httpx
 from authgate import AuthGate
 from authgate.principal import VERIFIED, scopes_of
 from authgate.recovery import LogMailer
-from tests.conftest import PASSWORD, Account, ClientFactory, GateFactory, login, register
+from tests.conftest import PASSWORD, ClientFactory, GateFactory, bearer, login, register
 from tests.mailbox import Mailbox, Received
 
 PUBLIC_URL = "https://app.example.com"
 VERIFY_SUBJECT = "Confirm your e-mail address"
-
-
-def bearer(account: Account) -> dict[str, str]:
-    return {"Authorization": f"Bearer {account.access_token}"}
 
 
 async def mail_gate(make_gate: GateFactory, mailbox: Mailbox, **overrides: Any) -> AuthGate:
