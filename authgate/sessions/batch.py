@@ -60,8 +60,9 @@ class CoalescingReader:
         self._sender: asyncio.Task[None] | None = None
         self.batches = 0  # round trips sent, for tests and benchmarks
 
-    async def check(self, session_key: str, user_key: str) -> tuple[bool, str | None]:
-        """Whether the session is alive, and the cached user, read after this call."""
+    def check(self, session_key: str, user_key: str) -> asyncio.Future[tuple[bool, str | None]]:
+        """Whether the session is alive, and the cached user, read after this call: a
+        future to await (returned as it is, so the wait costs no coroutine of its own)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new loop: nothing pending can be sent by the old one
             self._abandon()
@@ -70,7 +71,7 @@ class CoalescingReader:
         self._pending.append(check)
         if self._sender is None:  # its first batch goes out at the next turn
             self._sender = loop.create_task(self._send_batches())
-        return await check.answer
+        return check.answer
 
     def _abandon(self) -> None:
         for check in self._pending:
