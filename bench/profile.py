@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import pstats
+import re
 import signal
 import subprocess
 import sys
@@ -31,6 +32,8 @@ from bench.wrk import WrkResult, run_wrk
 from tests.processes import free_port, stop_process, wait_until_serving
 
 FILE_WAIT_SECONDS = 30.0
+# where installed and standard-library modules live: cut, leaving e.g. "json/encoder.py"
+_INSTALLED = re.compile(r"^.*?(?:site-packages/|lib/python3\.\d+/)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,9 +51,7 @@ class Cost:
 
 def function_name(file: str, line: int, name: str) -> str:
     """``package/module.py:line(name)``, without the interpreter's or the venv's prefix."""
-    for marker in ("site-packages/", "/lib/python3", str(Path.cwd()) + "/"):
-        if marker in file:
-            file = file.split(marker, 1)[1]
+    file = _INSTALLED.sub("", file).removeprefix(f"{Path.cwd()}/")
     return f"{file}:{line}({name})"
 
 

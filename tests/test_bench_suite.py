@@ -149,3 +149,6 @@ def test_the_profile_ranks_functions_by_their_extra_own_time_per_request() -> No
     assert function_name(f"{Path.cwd()}/authgate/tokens.py", 185, "verify") == (
         "authgate/tokens.py:185(verify)"
     )
+    assert function_name("/usr/lib/python3.11/json/encoder.py", 205, "iterencode") == (
+        "json/encoder.py:205(iterencode)"
+    )
