@@ -33,7 +33,7 @@ from tests.processes import free_port, stop_process, wait_until_serving
 
 FILE_WAIT_SECONDS = 30.0
 # where installed and standard-library modules live: cut, leaving e.g. "json/encoder.py"
-_INSTALLED = re.compile(r"^.*?(?:site-packages/|lib/python3\.\d+/)")
+_INSTALLED = re.compile(r"^.*(?:site-packages/|lib/python3\.\d+/)")  # the last one
 
 
 @dataclass(frozen=True, slots=True)

@@ -152,3 +152,5 @@ def test_the_profile_ranks_functions_by_their_extra_own_time_per_request() -> No
     assert function_name("/usr/lib/python3.11/json/encoder.py", 205, "iterencode") == (
         "json/encoder.py:205(iterencode)"
     )
+    installed = "/work/.venv/lib/python3.11/site-packages/uvicorn/main.py"
+    assert function_name(installed, 1, "run") == "uvicorn/main.py:1(run)"
