@@ -152,3 +152,31 @@ async def test_checks_of_a_stopped_redis_fail_closed_and_never_hang(tmp_path: Pa
             assert all([(await store.lookup(*pair)).alive for pair in pairs])
         finally:
             await client.aclose()
+
+
+async def test_a_check_made_while_a_batch_hangs_waits_only_for_its_own_timeout(
+    tmp_path: Path,
+) -> None:
+    timeout = 2.0
+    with RedisServer(tmp_path) as server:
+        client = Redis.from_url(server.url, decode_responses=True, socket_timeout=timeout)
+        store = RedisSessionStore(client, prefix=redis_prefix_for_run())
+        try:
+            first, second = await _sessions(store, 2)
+            server.pause()  # accepts, never answers
+            try:
+                hung = asyncio.ensure_future(store.lookup(*first))
+                await asyncio.sleep(timeout / 4)  # its batch is away, and hangs
+                started = time.monotonic()
+                with pytest.raises(ServiceUnavailable):
+                    await store.lookup(*second)
+                waited = time.monotonic() - started
+                with pytest.raises(ServiceUnavailable):
+                    await hung
+            finally:
+                server.resume()
+            # sent soon after it was made, not after the hung batch gave up
+            assert waited < timeout + 0.5, waited
+            assert (await store.lookup(*second)).alive
+        finally:
+            await client.aclose()

@@ -2,11 +2,12 @@
 
 A check joins the batch being gathered; a batch is sent at the start of the next
 event-loop turn, or, while the previous batch is still on its way, as soon as that one is
-back (at most one batch in flight per reader, so a busy server sends few, large batches
-instead of many small ones). Either way every check reads Redis *after* its request
-arrived: a logout on any instance is seen by the very next request. On a single Redis a
-batch is one script call; on a Cluster one pipeline, which redis-py sends as one round trip
-per node.
+back (one batch in flight per reader, so a busy server sends few, large batches instead
+of many small ones), but never more than ``SLOW_BATCH_SECONDS`` after it left: a hung
+batch does not make the next one wait for its timeout. Either way every check reads Redis
+*after* its request arrived: a logout on any instance is seen by the very next request.
+On a single Redis a batch is one script call; on a Cluster one pipeline, which redis-py
+sends as one round trip per node.
 
 Faults stay local: a batch whose call fails fails its own checks only (the store turns
 that into 503); a request that goes away (its task cancelled) drops out of its batch
@@ -23,6 +24,9 @@ from dataclasses import dataclass
 # bounds a batch if something below it ever forgot its own timeout
 BATCH_TIMEOUT_SECONDS = 10.0
 MAX_BATCH = 256
+# a batch away longer than this (Redis hanging) no longer holds the next one back, so a
+# check never waits for another batch's timeout before its own is sent
+SLOW_BATCH_SECONDS = 0.05
 
 # (session key, cached-user key) -> (session alive, cached user JSON or None)
 Reader = Callable[[list[tuple[str, str]]], Awaitable[list[tuple[bool, str | None]]]]
@@ -58,6 +62,7 @@ class CoalescingReader:
         self._pending: list[_Check] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Future[None]] = set()  # batches on their way
         self.batches = 0  # round trips sent, for tests and benchmarks
 
     def check(self, session_key: str, user_key: str) -> asyncio.Future[tuple[bool, str | None]]:
@@ -85,11 +90,10 @@ class CoalescingReader:
         try:
             while checks := [check for check in self._pending if not check.answer.done()]:
                 self._pending = []
-                if len(checks) <= self._max_batch:
-                    await self._send(checks)
-                    continue
-                chunks = range(0, len(checks), self._max_batch)
-                await asyncio.gather(*(self._send(checks[i : i + self._max_batch]) for i in chunks))
+                batch = asyncio.ensure_future(self._send_all(checks))
+                self._in_flight.add(batch)
+                batch.add_done_callback(self._in_flight.discard)
+                await asyncio.wait((batch,), timeout=SLOW_BATCH_SECONDS)
             self._pending = []
         except asyncio.CancelledError:
             self._abandon()
@@ -97,6 +101,13 @@ class CoalescingReader:
         finally:
             if self._sender is asyncio.current_task():
                 self._sender = None
+
+    async def _send_all(self, checks: list[_Check]) -> None:
+        if len(checks) <= self._max_batch:
+            await self._send(checks)
+            return
+        chunks = range(0, len(checks), self._max_batch)
+        await asyncio.gather(*(self._send(checks[i : i + self._max_batch]) for i in chunks))
 
     async def _send(self, checks: list[_Check]) -> None:
         if not checks:  # every check of the batch went away before it was sent
