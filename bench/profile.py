@@ -17,8 +17,6 @@ import os
 import pstats
 import re
 import signal
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,9 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.options import CONNECTIONS
-from bench.servers import SERVER_CORE, example_environment, logged_in_users, stage, write_lines
+from bench.servers import (
+    example_environment,
+    logged_in_users,
+    pinned_server,
+    stage,
+    write_lines,
+)
 from bench.wrk import WrkResult, run_wrk
-from tests.processes import free_port, stop_process, wait_until_serving
+from tests.processes import free_port
 
 FILE_WAIT_SECONDS = 30.0
 # where installed and standard-library modules live: cut, leaving e.g. "json/encoder.py"
@@ -73,34 +77,34 @@ def compare(example: dict[str, float], baseline: dict[str, float]) -> list[Cost]
     return sorted(costs, key=lambda cost: cost.extra_us, reverse=True)
 
 
+@dataclass(frozen=True, slots=True)
+class Profiled:
+    """A server under ``bench.profiled_server``: its URL, its pid, where it writes stats."""
+
+    url: str
+    pid: int
+    stats: Path
+
+
 @contextmanager
-def profiled(app: str, workdir: Path, environment: dict[str, str]) -> Iterator[tuple[str, int]]:
-    """``app`` under ``bench.profiled_server`` on the server's core: its URL and pid."""
+def profiled(app: str, workdir: Path, environment: dict[str, str]) -> Iterator[Profiled]:
+    """``app`` under ``bench.profiled_server`` on the server's core."""
     port = free_port()
-    log = workdir / f"profiled-{port}.log"
-    command = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "bench.profiled_server"]
-    command += [app, str(port), str(workdir / f"{port}.pstats")]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **environment}
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log, timeout=60)
-        yield url, process.pid
-    finally:
-        stop_process(process)
+    stats = workdir / f"{port}.pstats"
+    arguments = [app, str(port), str(stats)]
+    with pinned_server("bench.profiled_server", arguments, port, workdir, environment) as process:
+        yield Profiled(f"http://127.0.0.1:{port}", process.pid, stats)
 
 
 def profile_load(
-    url: str, pid: int, path: str, seconds: float, workdir: Path, tokens: Path | None = None
+    server: Profiled, path: str, seconds: float, workdir: Path, tokens: Path | None = None
 ) -> tuple[pstats.Stats, int]:
-    """Profile the server while wrk loads ``path``: the statistics and the request count."""
+    """Profile ``server`` while wrk loads ``path``: the statistics and the request count."""
     workload, args = ("bearer", [str(tokens)]) if tokens else (None, [])
 
     def load(duration: float) -> WrkResult:
         return run_wrk(
-            url + path,
+            server.url + path,
             seconds=duration,
             connections=CONNECTIONS,
             workload=workload,
@@ -109,30 +113,29 @@ def profile_load(
         )
 
     load(1)  # warm-up: connections, caches
-    out = workdir / f"{url.rsplit(':', 1)[1]}.pstats"
-    os.kill(pid, signal.SIGUSR1)
+    os.kill(server.pid, signal.SIGUSR1)
     result = load(seconds)
-    os.kill(pid, signal.SIGUSR2)
+    os.kill(server.pid, signal.SIGUSR2)
     deadline = time.monotonic() + FILE_WAIT_SECONDS
-    while not out.exists() and time.monotonic() < deadline:
+    while not server.stats.exists() and time.monotonic() < deadline:
         time.sleep(0.1)
-    return pstats.Stats(str(out)), result.requests
+    return pstats.Stats(str(server.stats)), result.requests
 
 
 def run(seconds: float, top: int) -> None:
     with tempfile.TemporaryDirectory(prefix="authgate-profile-") as scratch:
         workdir = Path(scratch)
-        with profiled("bench.baseline:app", workdir, {}) as (url, pid):
-            baseline, baseline_requests = profile_load(url, pid, "/", seconds, workdir)
+        with profiled("bench.baseline:app", workdir, {}) as server:
+            baseline, baseline_requests = profile_load(server, "/", seconds, workdir)
         with stage("profile", workdir) as where:
             environment = example_environment(where, BCRYPT_ROUNDS=4, USER_CACHE_SECONDS=30)
-            with profiled("app_example.main:app", workdir, environment) as (url, pid):
-                users = logged_in_users(url, 8)
+            with profiled("app_example.main:app", workdir, environment) as server:
+                users = logged_in_users(server.url, 8)
                 tokens = write_lines(
                     workdir / "tokens.txt", [user["accessToken"] for user in users]
                 )
                 example, example_requests = profile_load(
-                    url, pid, "/api/profile", seconds, workdir, tokens
+                    server, "/api/profile", seconds, workdir, tokens
                 )
     costs = compare(
         own_time_per_request(example, example_requests),

@@ -103,24 +103,33 @@ def example_environment(where: Stage, **settings: str | int) -> dict[str, str]:
 
 
 @contextmanager
+def pinned_server(
+    module: str, arguments: list[str], port: int, workdir: Path, environment: dict[str, str]
+) -> Iterator[subprocess.Popen[bytes]]:
+    """``python -m module *arguments`` pinned to ``SERVER_CORE``, once it serves HTTP on
+    ``port``; stopped on exit. Its output goes to a log in ``workdir``."""
+    log = workdir / f"{module}-{port}.log"
+    command = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", module, *arguments]
+    env = {**os.environ, **environment}
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_until_serving(f"http://127.0.0.1:{port}", process, log, timeout=60)
+        yield process
+    finally:
+        stop_process(process)
+
+
+@contextmanager
 def uvicorn_server(
     app: str, workdir: Path, environment: dict[str, str] | None = None
 ) -> Iterator[str]:
     """``app`` served by one uvicorn worker pinned to ``SERVER_CORE``; yields its base URL."""
     port = free_port()
-    log = workdir / f"uvicorn-{port}.log"
-    command = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "uvicorn", app]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    command += ["--no-access-log", "--log-level", "warning"]
-    env = {**os.environ, **(environment or {})}
-    with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(url, process, log, timeout=60)
-        yield url
-    finally:
-        stop_process(process)
+    arguments = [app, "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    arguments += ["--no-access-log", "--log-level", "warning"]
+    with pinned_server("uvicorn", arguments, port, workdir, environment or {}):
+        yield f"http://127.0.0.1:{port}"
 
 
 async def _account(client: httpx.AsyncClient, username: str) -> dict[str, str]:
