@@ -95,7 +95,7 @@ def users_on_every_node(client: RedisCluster, store: RedisSessionStore) -> list[
     by_node: dict[str, str] = {}
     while len(by_node) < NODES:
         user_id = str(uuid.uuid4())
-        node = client.get_node_from_key(store.index_key(user_id))
+        node = client.get_node_from_key(store.sessions_key(user_id))
         assert node is not None
         by_node.setdefault(node.name, user_id)
     return list(by_node.values())
@@ -164,7 +164,7 @@ async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) ->
     for user_id in users_on_every_node(cluster, store):
         # the token hash shares the user's slot with the sessions
         key = f"{redis_prefix_for_run()}:{{{user_id}}}:onetime:{RESET}"
-        assert cluster.keyslot(key) == cluster.keyslot(store.index_key(user_id))
+        assert cluster.keyslot(key) == cluster.keyslot(store.sessions_key(user_id))
         first = await tokens.issue(user_id, RESET, 60)
         token = await tokens.issue(user_id, RESET, 60)
         results = await asyncio.gather(

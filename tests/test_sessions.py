@@ -114,6 +114,12 @@ async def rotate(
     return await store.rotate(user_id, sid, presented, jti, iat, exp, client)
 
 
+async def current_and_previous(store: RedisSessionStore, user_id: str, sid: str) -> list[str]:
+    """The session's current and previous ``jti`` as its hash field keeps them."""
+    session = await store.client.hget(store.sessions_key(user_id), sid)
+    return str(session).split("|")[1:3]
+
+
 async def test_created_session_is_alive(store: RedisSessionStore, user_id: str) -> None:
     sid, _ = await open_session(store, user_id)
 
@@ -134,8 +140,7 @@ async def test_rotating_the_current_token_issues_the_new_one(
 
     assert rotation == Rotation(RotationOutcome.ROTATED, jti=second, iat=iat, exp=exp)
     assert (await store.lookup(user_id, sid)).alive
-    session = await store.client.hgetall(store.session_key(user_id, sid))
-    assert (session["j"], session["p"]) == (second, first)  # current and previous jti
+    assert await current_and_previous(store, user_id, sid) == [second, first]
     # the new token is now the current one and rotates in turn
     assert (await rotate(store, user_id, sid, second)).outcome is RotationOutcome.ROTATED
 
@@ -151,8 +156,7 @@ async def test_predecessor_inside_grace_window_gets_the_current_token(
     assert again.outcome is RotationOutcome.GRACE
     assert (again.jti, again.iat, again.exp) == (rotated.jti, rotated.iat, rotated.exp)
     # the grace answer did not rotate: the token the first refresh got is still current
-    session = await store.client.hgetall(store.session_key(user_id, sid))
-    assert (session["j"], session["p"]) == (rotated.jti, first)
+    assert await current_and_previous(store, user_id, sid) == [rotated.jti, first]
     assert (await rotate(store, user_id, sid, rotated.jti)).outcome is RotationOutcome.ROTATED
 
 
@@ -171,7 +175,7 @@ async def test_predecessor_after_grace_window_revokes_the_session(
     assert reused == Rotation(RotationOutcome.REUSED)
     assert not (await store.lookup(user_id, sid)).alive
     assert await store.list(user_id) == []
-    assert not await store.client.exists(store.session_key(user_id, sid))
+    assert not await store.client.exists(store.sessions_key(user_id))  # its only session
     # the thief's victim cannot carry on either: the whole session is gone
     assert (await rotate(store, user_id, sid, rotated.jti)).outcome is RotationOutcome.MISSING
 
@@ -290,13 +294,25 @@ async def test_list_shows_created_last_used_ip_and_user_agent(
     assert (phone.ip, phone.device) == (PHONE.ip, device_of(PHONE.user_agent))
 
 
-async def test_list_drops_sessions_that_expired(store: RedisSessionStore, user_id: str) -> None:
-    gone, _ = await open_session(store, user_id)
-    kept, _ = await open_session(store, user_id)
-    await store.client.delete(store.session_key(user_id, gone))  # what Redis expiry does
+async def test_an_expired_session_is_dead_and_goes_at_the_next_login(
+    make_store: StoreFactory, clock: FakeClock, user_id: str
+) -> None:
+    store = make_store(clock=clock)
+    gone, _ = await open_session(store, user_id, lifetime=600)
+    kept, _ = await open_session(store, user_id, lifetime=1200)
+    clock.advance(601)
 
     assert [s.id for s in await store.list(user_id)] == [kept]
-    assert await store.client.zrange(store.index_key(user_id), 0, -1) == [kept]
+    assert not (await store.lookup(user_id, gone)).alive
+    assert (await store.lookup(user_id, kept)).alive
+    assert not await store.revoke(user_id, gone)
+    assert (await rotate(store, user_id, kept, "x")).outcome is RotationOutcome.REUSED
+
+    gone, _ = await open_session(store, user_id, lifetime=600)
+    clock.advance(601)
+    newest, _ = await open_session(store, user_id, lifetime=1200)
+    fields = await store.client.hkeys(store.sessions_key(user_id))
+    assert {str(field).rstrip(".@") for field in fields} == {newest}
 
 
 async def test_every_key_has_a_ttl_and_the_users_hash_tag(
@@ -307,18 +323,15 @@ async def test_every_key_has_a_ttl_and_the_users_hash_tag(
     await store.cache_user(user_id, {"id": user_id}, 30)
     redis = store.client
 
-    session_ttl = await redis.pttl(store.session_key(user_id, short_sid))
-    index_ttl = await redis.pttl(store.index_key(user_id))
-    assert 0 < session_ttl <= 600_000
-    assert 600_000 < index_ttl <= 1_200_000  # the index lives as long as its latest session
+    # the user's hash lives as long as its latest session
+    assert 600_000 < await redis.pttl(store.sessions_key(user_id)) <= 1_200_000
     assert 0 < await redis.pttl(store.user_key(user_id)) <= 30_000
 
     await rotate(store, user_id, short_sid, short_jti, lifetime=1800)
-    assert 1_200_000 < await redis.pttl(store.session_key(user_id, short_sid)) <= 1_800_000
-    assert 1_200_000 < await redis.pttl(store.index_key(user_id)) <= 1_800_000
+    assert 1_200_000 < await redis.pttl(store.sessions_key(user_id)) <= 1_800_000
 
     keys = [key async for key in redis.scan_iter(match=f"*{user_id}*", count=1000)]
-    assert len(keys) == 4  # two sessions, the index, the cached user
+    assert len(keys) == 2  # the sessions' hash, the cached user
     for key in keys:
         assert key.startswith(f"{redis_prefix_for_run()}:{{{user_id}}}:")
         assert key_slot(key.encode()) == key_slot(user_id.encode())
@@ -338,7 +351,7 @@ async def test_session_cap_evicts_the_least_recently_used(
 
     assert {s.id for s in await store.list(user_id)} == {first, third, fourth}
     assert not (await store.lookup(user_id, second)).alive
-    assert not await store.client.exists(store.session_key(user_id, second))
+    assert not await store.client.hexists(store.sessions_key(user_id), second)
 
 
 async def test_user_cache_is_set_read_and_dropped(store: RedisSessionStore, user_id: str) -> None:
@@ -411,21 +424,18 @@ async def test_unreachable_redis_is_service_unavailable(user_id: str) -> None:
         await client.aclose()
 
 
-async def test_revoke_all_catches_a_login_racing_in_between(
-    store: RedisSessionStore, user_id: str, monkeypatch: pytest.MonkeyPatch
+async def test_revoke_all_amid_logins_misses_none_and_spares_none_it_did_not_count(
+    store: RedisSessionStore, user_id: str
 ) -> None:
-    first, _ = await open_session(store, user_id)
-    read_sids = store._sids
-    raced: list[str] = []
+    before = [(await open_session(store, user_id))[0] for _ in range(3)]
 
-    async def read_then_a_login_races_in(uid: str) -> list[str]:
-        sids = await read_sids(uid)
-        if not raced:  # once: a new session appears after the index was read
-            raced.append((await open_session(store, uid))[0])
-        return sids
+    revoked, opened = await asyncio.gather(
+        store.revoke_all(user_id),
+        asyncio.gather(*(open_session(store, user_id) for _ in range(10))),
+    )
 
-    monkeypatch.setattr(store, "_sids", read_then_a_login_races_in)
-    assert await store.revoke_all(user_id) == 2
-    for sid in (first, raced[0]):
+    for sid in before:
         assert not (await store.lookup(user_id, sid)).alive
-    assert await store.list(user_id) == []
+    alive = [sid for sid, _ in opened if (await store.lookup(user_id, sid)).alive]
+    assert revoked + len(alive) == len(before) + len(opened)
+    assert {s.id for s in await store.list(user_id)} == set(alive)

@@ -28,14 +28,14 @@ MAX_BATCH = 256
 # check never waits for another batch's timeout before its own is sent
 SLOW_BATCH_SECONDS = 0.05
 
-# (session key, cached-user key) -> (session alive, cached user JSON or None)
+# (user id, sid) -> (session alive, cached user JSON or None)
 Reader = Callable[[list[tuple[str, str]]], Awaitable[list[tuple[bool, str | None]]]]
 
 
 @dataclass(slots=True)
 class _Check:
-    session_key: str
-    user_key: str
+    user_id: str
+    sid: str
     answer: asyncio.Future[tuple[bool, str | None]]
 
 
@@ -43,7 +43,7 @@ class CoalescingReader:
     """Sends the session checks of each event-loop turn to ``read`` together.
 
     Args:
-        read: reads a list of (session key, user key) pairs in one round trip.
+        read: checks a list of (user id, sid) pairs in one round trip.
         failure: the error each check of a failed batch raises, made from the cause (one
             per check: a shared instance would collect every request's traceback).
         max_batch: the most checks in one call; a larger turn is split.
@@ -65,14 +65,14 @@ class CoalescingReader:
         self._in_flight: set[asyncio.Future[None]] = set()  # batches on their way
         self.batches = 0  # round trips sent, for tests and benchmarks
 
-    def check(self, session_key: str, user_key: str) -> asyncio.Future[tuple[bool, str | None]]:
+    def check(self, user_id: str, sid: str) -> asyncio.Future[tuple[bool, str | None]]:
         """Whether the session is alive, and the cached user, read after this call: a
         future to await (returned as it is, so the wait costs no coroutine of its own)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # a new loop: nothing pending can be sent by the old one
             self._abandon()
             self._loop = loop
-        check = _Check(session_key, user_key, loop.create_future())
+        check = _Check(user_id, sid, loop.create_future())
         self._pending.append(check)
         if self._sender is None:  # its first batch goes out at the next turn
             self._sender = loop.create_task(self._send_batches())
@@ -115,7 +115,7 @@ class CoalescingReader:
         self.batches += 1
         try:
             async with asyncio.timeout(BATCH_TIMEOUT_SECONDS):
-                answers = await self._read([(c.session_key, c.user_key) for c in checks])
+                answers = await self._read([(c.user_id, c.sid) for c in checks])
         except asyncio.CancelledError:
             for check in checks:
                 check.answer.cancel()

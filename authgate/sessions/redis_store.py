@@ -1,13 +1,5 @@
-"""The Redis session store.
-
-Every key of one user shares the Cluster hash tag ``{<user id>}``, so each Lua script
-touches a single slot and runs atomically on a single Redis or on Redis Cluster::
-
-    <prefix>:{<user id>}:session:<sid>   hash: j jti, p previous jti, i iat, c created,
-                                         l last used, a ip, d device      (TTL: refresh exp)
-    <prefix>:{<user id>}:sessions        zset: sid -> expiry ms            (TTL: latest expiry)
-    <prefix>:{<user id>}:user            the cached user as JSON           (TTL: user cache)
-"""
+"""The Redis session store: all of a user's sessions in one small hash (``layout.py``),
+each multi-field change one Lua script, on a single Redis or on Redis Cluster."""
 
 from __future__ import annotations
 
@@ -22,10 +14,12 @@ from typing import Any
 from redis.asyncio import Redis, RedisCluster
 from redis.exceptions import RedisError
 
-from authgate.devices import describe_device
 from authgate.errors import ServiceUnavailable
+from authgate.sessions import layout
 from authgate.sessions.batch import CoalescingReader
 from authgate.sessions.connection import WaitingRedisCluster
+from authgate.sessions.layout import client_args, device_of, expires_at
+from authgate.sessions.legacy import LegacySessions
 from authgate.sessions.protocol import (
     ClientInfo,
     Rotation,
@@ -34,10 +28,7 @@ from authgate.sessions.protocol import (
     SessionLookup,
 )
 
-REVOKE_ALL_ATTEMPTS = 20
-MAX_IP = 45  # the longest textual IPv6 address
-# under Redis's hash-max-listpack-value (64 bytes), so a session stays a compact listpack
-MAX_DEVICE_BYTES = 60
+__all__ = ["RedisSessionStore", "device_of"]
 
 
 def load_script(name: str) -> str:
@@ -51,7 +42,7 @@ _SCRIPT_NAMES = (
     "rotate_session",
     "revoke_session",
     "revoke_all_sessions",
-    "list_sessions",
+    "adopt_sessions",
 )
 
 
@@ -64,12 +55,6 @@ def decode_user(raw: str) -> dict[str, Any] | None:
     except ValueError:
         return None
     return decoded if isinstance(decoded, dict) else None
-
-
-def device_of(user_agent: str) -> str:
-    """What a session keeps of its user agent: the readable device, at most 60 bytes."""
-    device = describe_device(user_agent).encode()[:MAX_DEVICE_BYTES]
-    return device.decode(errors="ignore")
 
 
 @asynccontextmanager
@@ -107,20 +92,15 @@ class RedisSessionStore:
         self._clock = clock
         self._scripts = {name: client.register_script(load_script(name)) for name in _SCRIPT_NAMES}
         self.checks = CoalescingReader(self._read_checks, unavailable)
+        self.legacy = LegacySessions(client, prefix, self._scripts["adopt_sessions"])
 
     # -- keys -------------------------------------------------------------------------
 
-    def _user_prefix(self, user_id: str) -> str:
-        return f"{self._prefix}:{{{user_id}}}:"
-
-    def session_key(self, user_id: str, sid: str) -> str:
-        return f"{self._user_prefix(user_id)}session:{sid}"
-
-    def index_key(self, user_id: str) -> str:
-        return f"{self._user_prefix(user_id)}sessions"
+    def sessions_key(self, user_id: str) -> str:
+        return layout.sessions_key(self._prefix, user_id)
 
     def user_key(self, user_id: str) -> str:
-        return f"{self._user_prefix(user_id)}user"
+        return layout.user_key(self._prefix, user_id)
 
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         async with redis_errors():
@@ -129,38 +109,23 @@ class RedisSessionStore:
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
+    async def _adopt_legacy(self, user_id: str) -> int:
+        """Move the user's sessions of the older layout (if any) into their hash."""
+        async with redis_errors():
+            return await self.legacy.adopt(user_id, self.sessions_key(user_id))
+
     # -- SessionStore -----------------------------------------------------------------
 
     async def create(
         self, user_id: str, sid: str, jti: str, iat: int, exp: int, client: ClientInfo
     ) -> None:
-        index = self.index_key(user_id)
-        now = self._now_ms()
-        async with redis_errors():
-            reply = await self.client.zrange(index, 0, -1, withscores=True)
-        entries = [(str(entry[0]), float(entry[1])) for entry in reply]
-        # oldest expiry first: expired entries go, then the least recently used over the cap
-        victims = [member for member, expires in entries if expires <= now]
-        live = [member for member, expires in entries if expires > now]
-        victims += live[: max(0, len(live) - self._max_sessions + 1)]
-        await self._run(
+        dropped = await self._run(
             "create_session",
-            [
-                self.session_key(user_id, sid),
-                index,
-                *(self.session_key(user_id, victim) for victim in victims),
-            ],
-            [
-                sid,
-                jti,
-                iat,
-                exp,
-                now,
-                client.ip[:MAX_IP],
-                device_of(client.user_agent),
-                *victims,
-            ],
+            [self.sessions_key(user_id)],
+            [sid, jti, iat, exp, self._now_ms(), *client_args(client), self._max_sessions],
         )
+        if int(dropped) < 0:
+            raise ServiceUnavailable("Session id already in use; try again")
 
     async def rotate(
         self,
@@ -172,101 +137,74 @@ class RedisSessionStore:
         new_exp: int,
         client: ClientInfo,
     ) -> Rotation:
-        reply = await self._run(
-            "rotate_session",
-            [self.session_key(user_id, sid), self.index_key(user_id)],
-            [
-                presented_jti,
-                new_jti,
-                new_iat,
-                new_exp,
-                self._now_ms(),
-                self._grace_ms,
-                client.ip[:MAX_IP],
-                device_of(client.user_agent),
-                sid,
-            ],
-        )
+        args = [sid, presented_jti, new_jti, new_iat, new_exp]
+        reply = await self._rotate(user_id, args, client)
+        if reply[0] == RotationOutcome.MISSING.value and await self._adopt_legacy(user_id):
+            reply = await self._rotate(user_id, args, client)
         outcome = RotationOutcome(reply[0])
         if outcome in (RotationOutcome.ROTATED, RotationOutcome.GRACE):
             return Rotation(outcome, jti=reply[1], iat=int(reply[2]), exp=int(reply[3]))
         return Rotation(outcome)
 
+    async def _rotate(self, user_id: str, args: list[Any], client: ClientInfo) -> Any:
+        return await self._run(
+            "rotate_session",
+            [self.sessions_key(user_id)],
+            [*args, self._now_ms(), self._grace_ms, *client_args(client)],
+        )
+
     async def lookup(self, user_id: str, sid: str) -> SessionLookup:
         # coalesced with the other checks of this event-loop turn (see batch.py)
-        alive, cached = await self.checks.check(
-            self.session_key(user_id, sid), self.user_key(user_id)
-        )
+        alive, cached = await self.checks.check(user_id, sid)
+        if not alive and await self._adopt_legacy(user_id):
+            alive, cached = await self.checks.check(user_id, sid)
         return SessionLookup(alive=alive, cached_user=decode_user(cached) if cached else None)
 
-    async def _read_checks(self, pairs: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
-        """One round trip for many session checks: one script call on a single Redis, one
-        pipeline on a Cluster (redis-py sends it as one round trip per node)."""
+    async def _read_checks(self, checks: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
+        """One round trip for many (user id, sid) checks: one script call on a single
+        Redis, one pipeline on a Cluster (redis-py sends it as one round trip per node)."""
+        now_s = int(self._clock())
         if isinstance(self.client, RedisCluster):
             pipe = self.client.pipeline()
-            for session_key, user_key in pairs:
-                pipe.exists(session_key)
-                pipe.get(user_key)
+            for user_id, sid in checks:
+                pipe.hget(self.sessions_key(user_id), sid)
+                pipe.get(self.user_key(user_id))
             if isinstance(self.client, WaitingRedisCluster):
                 async with self.client.slot():
                     flat = await pipe.execute()
             else:
                 flat = await pipe.execute()
-        else:
-            keys = [key for pair in pairs for key in pair]
-            flat = await self._scripts["lookup"](keys=keys, args=[])
+            return [(expires_at(flat[i]) > now_s, flat[i + 1]) for i in range(0, len(flat), 2)]
+        keys: list[str] = []
+        for user_id, _ in checks:
+            keys += (self.sessions_key(user_id), self.user_key(user_id))
+        flat = await self._scripts["lookup"](keys=keys, args=[now_s, *(sid for _, sid in checks)])
         return [(bool(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     async def revoke(self, user_id: str, sid: str) -> bool:
-        deleted = await self._run(
-            "revoke_session", [self.session_key(user_id, sid), self.index_key(user_id)], [sid]
-        )
-        return bool(deleted)
-
-    async def _sids(self, user_id: str) -> list[str]:
-        async with redis_errors():
-            reply = await self.client.zrange(self.index_key(user_id), 0, -1)
-        return [str(sid) for sid in reply]
-
-    def _session_keys(self, user_id: str, sids: list[str]) -> list[str]:
-        return [self.session_key(user_id, sid) for sid in sids]
+        keys = [self.sessions_key(user_id)]
+        revoked = await self._run("revoke_session", keys, [sid, self._now_ms()])
+        if not revoked and await self._adopt_legacy(user_id):
+            revoked = await self._run("revoke_session", keys, [sid, self._now_ms()])
+        return bool(revoked)
 
     async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
-        # Every key a script touches is passed in KEYS (as Redis Cluster asks), so the sids
-        # are read first; the script refuses if a login changed the index meanwhile.
-        for _ in range(REVOKE_ALL_ATTEMPTS):
-            sids = await self._sids(user_id)
-            revoked = int(
-                await self._run(
-                    "revoke_all_sessions",
-                    [self.index_key(user_id), *self._session_keys(user_id, sids)],
-                    [keep_sid or "", *sids],
-                )
+        await self._adopt_legacy(user_id)
+        return int(
+            await self._run(
+                "revoke_all_sessions",
+                [self.sessions_key(user_id)],
+                [keep_sid or "", self._now_ms()],
             )
-            if revoked >= 0:
-                return revoked
-        raise ServiceUnavailable("Sessions kept changing during logout-all; try again")
+        )
 
     async def list(self, user_id: str) -> list[SessionInfo]:
-        sids = await self._sids(user_id)
-        if not sids:
-            return []
-        flat = await self._run(
-            "list_sessions", [self.index_key(user_id), *self._session_keys(user_id, sids)], sids
+        await self._adopt_legacy(user_id)
+        async with redis_errors():
+            fields = await self.client.hgetall(self.sessions_key(user_id))
+        return layout.session_infos(
+            {str(field): str(value) for field, value in fields.items()}, int(self._clock())
         )
-        sessions = [
-            SessionInfo(
-                id=flat[i],
-                created_at_ms=int(flat[i + 1]),
-                last_used_at_ms=int(flat[i + 2]),
-                ip=flat[i + 3],
-                # a session of an older authgate kept the raw agent, and no device
-                user_agent=flat[i + 5] or flat[i + 4],
-                device=flat[i + 4] or describe_device(flat[i + 5]),
-            )
-            for i in range(0, len(flat), 6)
-        ]
-        return sorted(sessions, key=lambda s: s.created_at_ms)
 
     async def cache_user(self, user_id: str, data: dict[str, Any], ttl_seconds: int) -> None:
         if ttl_seconds <= 0:

@@ -1,25 +1,43 @@
--- Create a session at login and index it under its user, evicting the sessions the caller
--- chose (expired index entries, and the least recently used beyond the per-user cap).
--- KEYS[1] session hash   KEYS[2] the user's session index (zset: sid -> expiry ms)
--- KEYS[3..n] the session hashes to evict, of the sids ARGV[8..]
--- ARGV[1] sid  ARGV[2] refresh jti  ARGV[3] refresh iat (s)  ARGV[4] refresh exp (s)
--- ARGV[5] now (ms)  ARGV[6] client ip  ARGV[7] device  ARGV[8..] sids to evict
--- Returns the number of sessions evicted.
--- The hash is kept small (one-letter fields, every value under 64 bytes, so Redis keeps it
--- a listpack): j current jti, i its iat, c created (ms), l last used (ms after c), a ip,
--- d device;
--- p (the previous jti) arrives with the first rotation; exp is the key's own expiry time.
-local now = tonumber(ARGV[5])
-local expires_ms = tonumber(ARGV[4]) * 1000
-for i = 3, #KEYS do
-  redis.call('DEL', KEYS[i])
-  redis.call('ZREM', KEYS[2], ARGV[i + 5])
+-- Open a session at login in its user's hash (layout: authgate/sessions/layout.py), first
+-- dropping the user's expired sessions and, at the per-user cap, those that expire
+-- soonest (the least recently refreshed).
+-- KEYS[1] the user's sessions hash
+-- ARGV[1] sid  ARGV[2] refresh jti  ARGV[3] its iat (s)  ARGV[4] its exp (s)  ARGV[5] now (ms)
+-- ARGV[6] ip ('' when it has a field of its own)  ARGV[7] device  ARGV[8] ip for its own
+-- field, or ''  ARGV[9] the most sessions a user keeps
+-- Returns the number of sessions dropped, or -1 if the sid is taken (the caller's sids
+-- are random: in practice never).
+local key, sid = KEYS[1], ARGV[1]
+if redis.call('HEXISTS', key, sid) == 1 then
+  return -1
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('HSET', KEYS[1],
-  'j', ARGV[2], 'i', ARGV[3], 'c', now, 'l', 0, 'a', ARGV[6], 'd', ARGV[7])
-redis.call('PEXPIREAT', KEYS[1], expires_ms)
-redis.call('ZADD', KEYS[2], expires_ms, ARGV[1])
-local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-redis.call('PEXPIREAT', KEYS[2], latest[2])
-return #KEYS - 2
+local now_s = math.floor(tonumber(ARGV[5]) / 1000)
+local fields = redis.call('HGETALL', key)
+local live, gone = {}, {}
+for i = 1, #fields, 2 do
+  if not string.find(fields[i], '[.@]') then
+    local exp = tonumber(string.match(fields[i + 1], '^%d+')) or 0
+    if exp <= now_s then
+      table.insert(gone, fields[i])
+    else
+      table.insert(live, {exp, fields[i]})
+    end
+  end
+end
+table.sort(live, function(a, b) return a[1] < b[1] end)
+for i = 1, #live - tonumber(ARGV[9]) + 1 do
+  table.insert(gone, live[i][2])
+end
+for _, old in ipairs(gone) do
+  redis.call('HDEL', key, old, old .. '.', old .. '@')
+end
+redis.call('HSET', key, sid, ARGV[4] .. '|' .. ARGV[2] .. '||' .. ARGV[3],
+  sid .. '.', ARGV[5] .. '|0|' .. ARGV[6] .. '|' .. ARGV[7])
+if ARGV[8] ~= '' then
+  redis.call('HSET', key, sid .. '@', ARGV[8])
+end
+local expires_ms = tonumber(ARGV[4]) * 1000
+if redis.call('PEXPIRETIME', key) < expires_ms then
+  redis.call('PEXPIREAT', key, expires_ms)
+end
+return #gone

@@ -1,10 +1,15 @@
 -- The middleware's hot path for a whole batch of requests, one round trip: for each
 -- request, is its session alive, and its user's cached entry.
--- KEYS[2i-1] a session hash   KEYS[2i] the cached user (JSON string) of that session's user
+-- KEYS[2i-1] the sessions hash of check i's user (layout: authgate/sessions/layout.py)
+-- KEYS[2i] that user's cached entry (JSON string)
+-- ARGV[1] now (s)  ARGV[i+1] the sid of check i
 -- Returns {1 or 0, cached user or nil, 1 or 0, cached user or nil, ...}, in KEYS order.
+local now = tonumber(ARGV[1])
 local out = {}
-for i = 1, #KEYS, 2 do
-  out[i] = redis.call('EXISTS', KEYS[i])
-  out[i + 1] = redis.call('GET', KEYS[i + 1])
+for i = 1, #KEYS / 2 do
+  local session = redis.call('HGET', KEYS[2 * i - 1], ARGV[i + 1])
+  local exp = session and tonumber(string.match(session, '^%d+'))
+  out[2 * i - 1] = (exp and exp > now) and 1 or 0
+  out[2 * i] = redis.call('GET', KEYS[2 * i])
 end
 return out

@@ -1,6 +1,12 @@
--- Delete one session (logout) and drop it from its user's index.
--- KEYS[1] session hash   KEYS[2] the user's session index
--- ARGV[1] sid
--- Returns 1 if the session existed, else 0.
-redis.call('ZREM', KEYS[2], ARGV[1])
-return redis.call('DEL', KEYS[1])
+-- Delete one session (logout).
+-- KEYS[1] the user's sessions hash (layout: authgate/sessions/layout.py)
+-- ARGV[1] sid  ARGV[2] now (ms)
+-- Returns 1 if the session was alive, else 0.
+local sid = ARGV[1]
+local session = redis.call('HGET', KEYS[1], sid)
+redis.call('HDEL', KEYS[1], sid, sid .. '.', sid .. '@')
+local exp = session and tonumber(string.match(session, '^%d+')) or 0
+if exp * 1000 > tonumber(ARGV[2]) then
+  return 1
+end
+return 0

@@ -1,53 +1,46 @@
 -- Refresh: rotate on the current jti, answer idempotently on the immediate predecessor
 -- inside the grace window, and revoke the session on any other jti (reuse = theft).
--- KEYS[1] session hash   KEYS[2] the user's session index
--- ARGV[1] presented jti  ARGV[2] new jti  ARGV[3] new iat (s)  ARGV[4] new exp (s)
--- ARGV[5] now (ms)  ARGV[6] grace window (ms, 0 = off)  ARGV[7] client ip
--- ARGV[8] device  ARGV[9] sid
+-- KEYS[1] the user's sessions hash (layout: authgate/sessions/layout.py)
+-- ARGV[1] sid  ARGV[2] presented jti  ARGV[3] new jti  ARGV[4] new iat (s)
+-- ARGV[5] new exp (s)  ARGV[6] now (ms)  ARGV[7] grace window (ms, 0 = off)
+-- ARGV[8] ip ('' when it has a field of its own)  ARGV[9] device  ARGV[10] ip for its
+-- own field, or ''
 -- Returns {'rotated', jti, iat, exp} | {'grace', current jti, iat, exp} | {'reused'} | {'missing'}
--- Fields as in create_session.lua; l (last used, ms after c) is the time of the last
--- rotation, which the grace window counts from. A session written by an older authgate (long field names:
--- jti, prev_jti, rotated_at, iat, exp, created_at, ip, ua) is read as it is and rewritten
--- in the short shape at its next rotation.
-if redis.call('EXISTS', KEYS[1]) == 0 then
+local key, sid = KEYS[1], ARGV[1]
+local now = tonumber(ARGV[6])
+local grace = tonumber(ARGV[7])
+local exp, jti, prev, iat
+local session = redis.call('HGET', key, sid)
+if session then
+  exp, jti, prev, iat = string.match(session, '^(%d+)|([^|]*)|([^|]*)|(%d+)$')
+end
+if not exp or tonumber(exp) * 1000 <= now then
+  redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
   return {'missing'}
 end
-local now = tonumber(ARGV[5])
-local grace = tonumber(ARGV[6])
--- s = {current jti, previous jti, rotated at (ms), iat}
-local s = redis.call('HMGET', KEYS[1], 'j', 'p', 'l', 'i', 'c')
-local exp
-local created = nil
-if s[1] then
-  s[3] = tonumber(s[5]) + tonumber(s[3])
-  exp = math.floor(redis.call('PEXPIRETIME', KEYS[1]) / 1000)
-else
-  s = redis.call('HMGET', KEYS[1], 'jti', 'prev_jti', 'rotated_at', 'iat', 'exp', 'created_at')
-  exp = s[5]
-  created = s[6]
-end
 -- this very rotation again (its reply was lost and the client resent it): the same answer
-if ARGV[2] == s[1] and ARGV[1] == s[2] then
-  return {'rotated', s[1], s[4], exp}
+if ARGV[3] == jti and ARGV[2] == prev then
+  return {'rotated', jti, iat, exp}
 end
-if ARGV[1] == s[1] then
-  local expires_ms = tonumber(ARGV[4]) * 1000
-  if created then
-    redis.call('DEL', KEYS[1])
-    redis.call('HSET', KEYS[1], 'c', created)
+local created, last = string.match(redis.call('HGET', key, sid .. '.') or '', '^(%d+)|(%d+)|')
+created = tonumber(created) or now
+if ARGV[2] == jti then
+  redis.call('HSET', key, sid, ARGV[5] .. '|' .. ARGV[3] .. '|' .. jti .. '|' .. ARGV[4],
+    sid .. '.', string.format('%d|%d|%s|%s', created, now - created, ARGV[8], ARGV[9]))
+  if ARGV[10] ~= '' then
+    redis.call('HSET', key, sid .. '@', ARGV[10])
+  else
+    redis.call('HDEL', key, sid .. '@')
   end
-  redis.call('HSET', KEYS[1], 'j', ARGV[2], 'p', s[1], 'i', ARGV[3],
-    'l', now - tonumber(created or s[5]), 'a', ARGV[7], 'd', ARGV[8])
-  redis.call('PEXPIREAT', KEYS[1], expires_ms)
-  redis.call('ZADD', KEYS[2], expires_ms, ARGV[9])
-  local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIREAT', KEYS[2], latest[2])
-  return {'rotated', ARGV[2], ARGV[3], ARGV[4]}
+  local expires_ms = tonumber(ARGV[5]) * 1000
+  if redis.call('PEXPIRETIME', key) < expires_ms then
+    redis.call('PEXPIREAT', key, expires_ms)
+  end
+  return {'rotated', ARGV[3], ARGV[4], ARGV[5]}
 end
-if grace > 0 and s[2] and s[2] ~= '' and ARGV[1] == s[2]
-    and now - tonumber(s[3]) <= grace then
-  return {'grace', s[1], s[4], exp}
+if grace > 0 and prev ~= '' and ARGV[2] == prev
+    and now - (created + (tonumber(last) or 0)) <= grace then
+  return {'grace', jti, iat, exp}
 end
-redis.call('DEL', KEYS[1])
-redis.call('ZREM', KEYS[2], ARGV[9])
+redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
 return {'reused'}

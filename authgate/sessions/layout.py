@@ -1,0 +1,91 @@
+"""How sessions are laid out in Redis: all of one user's sessions in one small hash.
+
+Every key of a user shares the Cluster hash tag ``{<user id>}``, so each script touches a
+single slot and runs atomically on a single Redis or on Redis Cluster::
+
+    <prefix>:{<user id>}:s      hash, one to three fields per session     (TTL: latest exp)
+        <sid>                   "<exp>|<jti>|<previous jti>|<iat>"        (seconds)
+        <sid>.                  "<created>|<last used>|<ip>|<device>"     (ms; last used
+                                                                          counts from created)
+        <sid>@                  "<ip>", only where the line above would pass 64 bytes with
+                                it (an address as long as IPv6's); its ip part is then empty
+    <prefix>:{<user id>}:user   the cached user as JSON                   (TTL: user cache)
+
+Every field and value stays under Redis's ``hash-max-listpack-value`` (64 bytes) and a user
+has at most a few dozen sessions, so the hash is kept as a compact *listpack*: a session
+costs its fields and no key of its own. A session is alive until its ``exp``: every read
+compares it with the clock, and the fields of an expired session go at the user's next
+login (the hash itself expires with the user's latest session). "Last used" is the last
+refresh; the grace window counts from it. Session ids contain no ``.`` or ``@``.
+"""
+
+from __future__ import annotations
+
+from authgate.devices import describe_device
+from authgate.sessions.protocol import ClientInfo, SessionInfo
+
+LISTPACK_VALUE_BYTES = 64  # Redis's default hash-max-listpack-value
+MAX_IP = 45  # the longest textual IPv6 address
+# the widest "<created>|<last used>|" (13 + 1 + 10 + 1 digits and bars) and the bar after
+# the ip: the device fits in what is left even when the ip has a field of its own
+META_OVERHEAD = 26
+MAX_DEVICE_BYTES = LISTPACK_VALUE_BYTES - META_OVERHEAD - 1
+
+
+def sessions_key(prefix: str, user_id: str) -> str:
+    return f"{prefix}:{{{user_id}}}:s"
+
+
+def user_key(prefix: str, user_id: str) -> str:
+    return f"{prefix}:{{{user_id}}}:user"
+
+
+def device_of(user_agent: str) -> str:
+    """What a session keeps of its user agent: the readable device, cut to fit its field."""
+    device = describe_device(user_agent).encode()[:MAX_DEVICE_BYTES]
+    return device.decode(errors="ignore")
+
+
+def client_fields(ip: str, device: str) -> tuple[str, str, str]:
+    """The (ip in the meta line, device, ip in a field of its own) of a session: the ip
+    moves to its own field only when the meta line could pass 64 bytes with it."""
+    ip = ip[:MAX_IP]
+    if META_OVERHEAD + len(ip) + len(device.encode()) > LISTPACK_VALUE_BYTES:
+        return "", device, ip
+    return ip, device, ""
+
+
+def expires_at(session: str | None) -> int:
+    """The ``exp`` (seconds) of a session's first field; 0 for none."""
+    if not session:
+        return 0
+    head = session.partition("|")[0]
+    return int(head) if head.isdigit() else 0
+
+
+def session_infos(fields: dict[str, str], now_s: int) -> list[SessionInfo]:
+    """The live sessions in a user's hash, oldest first."""
+    sessions = []
+    for sid, session in fields.items():
+        if "." in sid or "@" in sid or expires_at(session) <= now_s:
+            continue
+        created, _, rest = fields.get(f"{sid}.", "").partition("|")
+        last, _, rest = rest.partition("|")
+        ip, _, device = rest.partition("|")
+        created_ms = int(created) if created.isdigit() else 0
+        sessions.append(
+            SessionInfo(
+                id=sid,
+                created_at_ms=created_ms,
+                last_used_at_ms=created_ms + (int(last) if last.isdigit() else 0),
+                ip=ip or fields.get(f"{sid}@", ""),
+                user_agent=device,
+                device=device,
+            )
+        )
+    return sorted(sessions, key=lambda s: s.created_at_ms)
+
+
+def client_args(client: ClientInfo) -> tuple[str, str, str]:
+    """``client_fields`` of the client a login or a refresh came from."""
+    return client_fields(client.ip, device_of(client.user_agent))

@@ -1,0 +1,86 @@
+"""Sessions written by an older authgate, moved into today's layout the first time they
+are met.
+
+Older versions kept one hash per session and a sorted-set index per user::
+
+    <prefix>:{<user id>}:session:<sid>   hash: j, p, i, c, l, a, d (short fields), or
+                                         jti, prev_jti, rotated_at, iat, exp, created_at,
+                                         last_used_at, ip, ua (the first version)
+    <prefix>:{<user id>}:sessions        zset: sid -> expiry ms
+
+The store adopts a user's old sessions (``adopt_sessions.lua``) when a check or a refresh
+does not find a session, and before it lists or revokes all of a user's sessions, so an
+upgrade logs nobody out and a logout-all reaches every session, old or new.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis, RedisCluster
+
+from authgate.sessions.layout import client_fields, device_of
+
+ADOPT_ATTEMPTS = 3
+
+
+def _as_text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def session_fields(old: dict[str, str], expires_ms: int) -> tuple[str, str, str, str]:
+    """(current jti, session field, meta field, own-field ip) of one old session hash."""
+    if "j" in old:  # the short shape: exp is the key's own expiry
+        jti, prev, iat, exp = old["j"], old.get("p", ""), old.get("i", "0"), str(expires_ms // 1000)
+        created = int(old.get("c") or 0)
+        last = int(old.get("l") or 0)
+        ip, device = old.get("a", ""), old.get("d", "")
+    else:
+        jti, prev, iat, exp = old["jti"], old.get("prev_jti", ""), old.get("iat", "0"), old["exp"]
+        created = int(old.get("created_at") or 0)
+        last = int(old.get("rotated_at") or old.get("last_used_at") or created) - created
+        ip, device = old.get("ip", ""), device_of(old.get("ua", ""))
+    ip_part, device, own_ip = client_fields(ip, device)
+    return jti, f"{exp}|{jti}|{prev}|{iat}", f"{created}|{max(last, 0)}|{ip_part}|{device}", own_ip
+
+
+class LegacySessions:
+    """Finds a user's sessions of the older layout and moves them into ``sessions_key``."""
+
+    def __init__(self, client: Redis | RedisCluster, prefix: str, adopt_script: Any) -> None:
+        self._client = client
+        self._prefix = prefix
+        self._adopt = adopt_script
+
+    def index_key(self, user_id: str) -> str:
+        return f"{self._prefix}:{{{user_id}}}:sessions"
+
+    def session_key(self, user_id: str, sid: str) -> str:
+        return f"{self._prefix}:{{{user_id}}}:session:{sid}"
+
+    async def adopt(self, user_id: str, sessions_key: str) -> int:
+        """Move the user's old sessions into ``sessions_key``; how many there were."""
+        index = self.index_key(user_id)
+        moved = 0
+        for _ in range(ADOPT_ATTEMPTS):
+            sids = [_as_text(sid) for sid in await self._client.zrange(index, 0, -1)]
+            if not sids:
+                break
+            keys = [self.session_key(user_id, sid) for sid in sids]
+            pipe = self._client.pipeline()
+            for key in keys:
+                pipe.hgetall(key)
+                pipe.pexpiretime(key)
+            replies = await pipe.execute()
+            args: list[str] = []
+            for i, sid in enumerate(sids):
+                old, expires_ms = replies[2 * i], int(replies[2 * i + 1])
+                if "j" in old or "jti" in old:
+                    args += [sid, *session_fields(old, expires_ms)]
+                else:  # expired meanwhile: only its index entry is left
+                    args += [sid, "", "", "", ""]
+            left = int(await self._adopt(keys=[sessions_key, index, *keys], args=args))
+            moved += len(sids) - left
+            if not left:
+                break
+        return moved
