@@ -7,12 +7,15 @@ import asyncio
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from importlib.resources import files
+from typing import Any
 
 import redis
 
 from authgate import AuthGate, Settings
-from authgate.sessions.protocol import ClientInfo
+from authgate.service import AuthService
+from authgate.sessions.protocol import ClientInfo, RotationOutcome
 from authgate.tokens import TokenKind, new_session_id
 from bench.servers import Stage, example_environment
 
@@ -25,32 +28,56 @@ assert len(USER_AGENT) == 120
 BATCH = 40  # in flight at once: within the client's pool (a burst beyond it waits, then fails)
 
 
-async def _create(where: Stage, count: int) -> list[str]:
-    environment = example_environment(where)
-    gate = AuthGate(Settings.from_env(environment))
-    service = gate.service
-    client = ClientInfo(ip="203.0.113.7", user_agent=USER_AGENT)
-    users = [str(uuid.uuid4()) for _ in range(count)]
+CLIENT = ClientInfo(ip="203.0.113.7", user_agent=USER_AGENT)
+Seeded = tuple[str, str, str]  # a session's user id, sid and current refresh jti
 
-    async def one(user_id: str) -> None:
-        sid = new_session_id()  # as the service opens a session at login
-        refresh = service.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
-        await service.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
 
+async def _each(
+    where: Stage, items: list[Any], one: Callable[[AuthService, Any], Awaitable[None]]
+) -> None:
+    """``one(service, item)`` for every item, ``BATCH`` at a time, on a gate of the stage."""
+    gate = AuthGate(Settings.from_env(example_environment(where)))
     try:
-        for start in range(0, count, BATCH):
-            await asyncio.gather(*(one(user) for user in users[start : start + BATCH]))
+        for start in range(0, len(items), BATCH):
+            await asyncio.gather(
+                *(one(gate.service, item) for item in items[start : start + BATCH])
+            )
     finally:
         await gate.shutdown()
-    return users
 
 
-def create_sessions(where: Stage, count: int) -> tuple[list[str], float]:
-    """``count`` new users with one live session each, through the session store; their ids
-    and the seconds it took."""
+def create_sessions(where: Stage, count: int) -> tuple[list[Seeded], float]:
+    """``count`` new users with one live session each, opened through the session store as
+    a login opens them; the sessions and the seconds it took."""
+    seeded: list[Seeded] = []
+
+    async def one(service: AuthService, user_id: str) -> None:
+        sid = new_session_id()
+        refresh = service.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
+        await service.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, CLIENT)
+        seeded.append((user_id, sid, refresh.jti))
+
     started = time.perf_counter()
-    users = asyncio.run(_create(where, count))
-    return users, time.perf_counter() - started
+    asyncio.run(_each(where, [str(uuid.uuid4()) for _ in range(count)], one))
+    return seeded, time.perf_counter() - started
+
+
+def refresh_sessions(where: Stage, seeded: list[Seeded]) -> float:
+    """Rotate every seeded session once through the session store, as a refresh does (a
+    session that has been refreshed is the usual live one); the seconds it took."""
+
+    async def one(service: AuthService, session: Seeded) -> None:
+        user_id, sid, jti = session
+        fresh = service.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
+        rotation = await service.sessions.rotate(
+            user_id, sid, jti, fresh.jti, fresh.iat, fresh.exp, CLIENT
+        )
+        if rotation.outcome is not RotationOutcome.ROTATED:
+            raise RuntimeError(f"a seeded session did not rotate: {rotation.outcome}")
+
+    started = time.perf_counter()
+    asyncio.run(_each(where, seeded, one))
+    return time.perf_counter() - started
 
 
 def keys_of(client: redis.Redis, where: Stage, users: list[str]) -> list[bytes]:

@@ -53,14 +53,17 @@ class Stage:
 
 
 @contextmanager
-def stage(name: str, workdir: Path, redis_url: str | None = None) -> Iterator[Stage]:
-    """A migrated database and a Redis prefix of the phase's own, dropped and deleted after."""
+def stage(
+    name: str, workdir: Path, redis_url: str | None = None, prefix: str | None = None
+) -> Iterator[Stage]:
+    """A migrated database and a Redis prefix of the phase's own (``prefix`` on a Redis that
+    holds nothing else), dropped and deleted after."""
     run = f"{name}_{uuid.uuid4().hex[:8]}"
     database = f"authgate_bench_{run}"
     asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
     url = make_url(ADMIN_URL).set(database=database).render_as_string(hide_password=False)
     redis_url = redis_url or f"{REDIS_URL}/{REDIS_DB}"
-    prefix = f"authgate-bench-{run}"
+    prefix = prefix or f"authgate-bench-{run}"
     try:
         asyncio.run(upgrade(url))
         yield Stage(url, redis_url, prefix, workdir)
