@@ -23,6 +23,7 @@ AGENT = (
 BROWSER = ClientInfo(ip="203.0.113.77", user_agent=AGENT)
 SESSIONS_PER_USER = 10
 BUDGET_BYTES = 300
+KEY_TABLES_BYTES = 60
 WEEK = 7 * 24 * 3600
 
 
@@ -58,8 +59,10 @@ async def test_a_live_session_costs_at_most_300_bytes(store: RedisSessionStore) 
             if count == 1:  # a user's only session pays for the whole key alone
                 only = await hash_bytes(store, user_id)
         per_session = await hash_bytes(store, user_id) / SESSIONS_PER_USER
-        assert per_session <= BUDGET_BYTES * 0.6, per_session  # measured: 164 on Redis 7.0
-        assert only <= BUDGET_BYTES, only  # measured: 264 on Redis 7.0
+        assert per_session <= BUDGET_BYTES / 2, per_session  # measured: 138 on Redis 7.0
+        # MEMORY USAGE leaves out the key's share of Redis's own tables (about 60 bytes of
+        # used_memory more, which the benchmark suite counts): measured 232 on Redis 7.0
+        assert only <= BUDGET_BYTES - KEY_TABLES_BYTES, only
         listed = await store.list(user_id)
         assert {info.device for info in listed} == {describe_device(AGENT)}
         assert {info.ip for info in listed} == {BROWSER.ip}
@@ -75,7 +78,8 @@ async def test_a_long_ipv6_address_gets_a_field_of_its_own_and_the_hash_stays_sm
     await store.create(user_id, sid, jti, now, now + WEEK, client)
     await store.rotate(user_id, sid, jti, new_token_id(), now, now + WEEK, client)
 
-    assert await hash_bytes(store, user_id) <= BUDGET_BYTES + 80
+    # a listpack still (hash_bytes checks), one allocator class up: measured 296
+    assert await hash_bytes(store, user_id) <= BUDGET_BYTES
     assert await store.client.hget(store.sessions_key(user_id), f"{sid}@") == client.ip
     (listed,) = await store.list(user_id)
     assert (listed.ip, listed.device) == (client.ip, describe_device(AGENT))

@@ -4,9 +4,10 @@ Every key of a user shares the Cluster hash tag ``{<user id>}``, so each script 
 single slot and runs atomically on a single Redis or on Redis Cluster::
 
     <prefix>:{<user id>}:s      hash, one to three fields per session     (TTL: latest exp)
-        <sid>                   "<exp>|<jti>|<previous jti>|<iat>"        (seconds)
+        <sid>                   "<iat>|<lifetime>|<jti>|<previous>"       (seconds: exp is
+                                                                          iat + lifetime)
         <sid>.                  "<created>|<last used>|<ip>|<device>"     (ms; last used
-                                                                          counts from created)
+                                                                          counts from iat)
         <sid>@                  "<ip>", only where the line above would pass 64 bytes with
                                 it (an address as long as IPv6's); its ip part is then empty
     <prefix>:{<user id>}:user   the cached user as JSON                   (TTL: user cache)
@@ -16,7 +17,12 @@ has at most a few dozen sessions, so the hash is kept as a compact *listpack*: a
 costs its fields and no key of its own. A session is alive until its ``exp``: every read
 compares it with the clock, and the fields of an expired session go at the user's next
 login (the hash itself expires with the user's latest session). "Last used" is the last
-refresh; the grace window counts from it. Session ids contain no ``.`` or ``@``.
+refresh (or the login); the grace window counts from it. Of the previous ``jti`` only its
+first 8 characters are kept (48 random bits): enough to know the immediate predecessor
+among the tokens authgate signed for this session, which is all the grace window needs.
+Session ids contain no ``.`` or ``@``. Each figure is chosen to keep a session that has
+been refreshed, with a browser's device name and an IPv4 address, in the allocator's
+128-byte class.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from authgate.sessions.protocol import ClientInfo, SessionInfo
 
 LISTPACK_VALUE_BYTES = 64  # Redis's default hash-max-listpack-value
 MAX_IP = 45  # the longest textual IPv6 address
+PREVIOUS_CHARS = 8  # of the previous jti, kept for the grace window
 # the widest "<created>|<last used>|" (13 + 1 + 10 + 1 digits and bars) and the bar after
 # the ip: the device fits in what is left even when the ip has a field of its own
 META_OVERHEAD = 26
@@ -55,12 +62,19 @@ def client_fields(ip: str, device: str) -> tuple[str, str, str]:
     return ip, device, ""
 
 
+def _number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        return 0
+
+
 def expires_at(session: str | None) -> int:
     """The ``exp`` (seconds) of a session's first field; 0 for none."""
     if not session:
         return 0
-    head = session.partition("|")[0]
-    return int(head) if head.isdigit() else 0
+    iat, _, rest = session.partition("|")
+    return _number(iat) + _number(rest.partition("|")[0])
 
 
 def session_infos(fields: dict[str, str], now_s: int) -> list[SessionInfo]:
@@ -72,12 +86,12 @@ def session_infos(fields: dict[str, str], now_s: int) -> list[SessionInfo]:
         created, _, rest = fields.get(f"{sid}.", "").partition("|")
         last, _, rest = rest.partition("|")
         ip, _, device = rest.partition("|")
-        created_ms = int(created) if created.isdigit() else 0
+        iat = _number(session.partition("|")[0])
         sessions.append(
             SessionInfo(
                 id=sid,
-                created_at_ms=created_ms,
-                last_used_at_ms=created_ms + (int(last) if last.isdigit() else 0),
+                created_at_ms=_number(created),
+                last_used_at_ms=iat * 1000 + _number(last),
                 ip=ip or fields.get(f"{sid}@", ""),
                 user_agent=device,
                 device=device,

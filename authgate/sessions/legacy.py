@@ -19,7 +19,7 @@ from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
-from authgate.sessions.layout import client_fields, device_of
+from authgate.sessions.layout import PREVIOUS_CHARS, client_fields, device_of
 
 ADOPT_ATTEMPTS = 3
 
@@ -30,18 +30,21 @@ def _as_text(value: Any) -> str:
 
 def session_fields(old: dict[str, str], expires_ms: int) -> tuple[str, str, str, str]:
     """(current jti, session field, meta field, own-field ip) of one old session hash."""
-    if "j" in old:  # the short shape: exp is the key's own expiry
-        jti, prev, iat, exp = old["j"], old.get("p", ""), old.get("i", "0"), str(expires_ms // 1000)
+    if "j" in old:  # the short shape: exp is the key's own expiry, l counts from c
+        jti, prev, iat, exp = old["j"], old.get("p", ""), old.get("i", "0"), expires_ms // 1000
+        last = int(old.get("c") or 0) + int(old.get("l") or 0)
         created = int(old.get("c") or 0)
-        last = int(old.get("l") or 0)
         ip, device = old.get("a", ""), old.get("d", "")
     else:
-        jti, prev, iat, exp = old["jti"], old.get("prev_jti", ""), old.get("iat", "0"), old["exp"]
+        jti, prev, iat = old["jti"], old.get("prev_jti", ""), old.get("iat", "0")
+        exp = int(old["exp"])
         created = int(old.get("created_at") or 0)
-        last = int(old.get("rotated_at") or old.get("last_used_at") or created) - created
+        last = int(old.get("rotated_at") or old.get("last_used_at") or created)
         ip, device = old.get("ip", ""), device_of(old.get("ua", ""))
+    iat_s = int(iat)
     ip_part, device, own_ip = client_fields(ip, device)
-    return jti, f"{exp}|{jti}|{prev}|{iat}", f"{created}|{max(last, 0)}|{ip_part}|{device}", own_ip
+    session = f"{iat_s}|{exp - iat_s}|{jti}|{prev[:PREVIOUS_CHARS]}"
+    return jti, session, f"{created}|{last - iat_s * 1000}|{ip_part}|{device}", own_ip
 
 
 class LegacySessions:

@@ -16,7 +16,8 @@ local fields = redis.call('HGETALL', key)
 local live, gone = {}, {}
 for i = 1, #fields, 2 do
   if not string.find(fields[i], '[.@]') then
-    local exp = tonumber(string.match(fields[i + 1], '^%d+')) or 0
+    local iat, lifetime = string.match(fields[i + 1], '^(%d+)|(%d+)|')
+    local exp = iat and iat + lifetime or 0
     if exp <= now_s then
       table.insert(gone, fields[i])
     else
@@ -31,12 +32,13 @@ end
 for _, old in ipairs(gone) do
   redis.call('HDEL', key, old, old .. '.', old .. '@')
 end
-redis.call('HSET', key, sid, ARGV[4] .. '|' .. ARGV[2] .. '||' .. ARGV[3],
-  sid .. '.', ARGV[5] .. '|0|' .. ARGV[6] .. '|' .. ARGV[7])
+local iat, exp, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+redis.call('HSET', key, sid, string.format('%d|%d|%s|', iat, exp - iat, ARGV[2]),
+  sid .. '.', string.format('%d|%d|%s|%s', now, now - iat * 1000, ARGV[6], ARGV[7]))
 if ARGV[8] ~= '' then
   redis.call('HSET', key, sid .. '@', ARGV[8])
 end
-local expires_ms = tonumber(ARGV[4]) * 1000
+local expires_ms = exp * 1000
 if redis.call('PEXPIRETIME', key) < expires_ms then
   redis.call('PEXPIREAT', key, expires_ms)
 end

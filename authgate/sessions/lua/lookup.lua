@@ -7,9 +7,9 @@
 local now = tonumber(ARGV[1])
 local out = {}
 for i = 1, #KEYS / 2 do
-  local session = redis.call('HGET', KEYS[2 * i - 1], ARGV[i + 1])
-  local exp = session and tonumber(string.match(session, '^%d+'))
-  out[2 * i - 1] = (exp and exp > now) and 1 or 0
+  local session = redis.call('HGET', KEYS[2 * i - 1], ARGV[i + 1]) or ''
+  local iat, lifetime = string.match(session, '^(%d+)|(%d+)|')
+  out[2 * i - 1] = (iat and iat + lifetime > now) and 1 or 0
   out[2 * i] = redis.call('GET', KEYS[2 * i])
 end
 return out

@@ -9,8 +9,11 @@ for i = 1, #fields, 2 do
   local field = fields[i]
   local sid = string.match(field, '^[^.@]*')
   if sid ~= ARGV[1] then
-    if sid == field and (tonumber(string.match(fields[i + 1], '^%d+')) or 0) * 1000 > now then
-      revoked = revoked + 1
+    if sid == field then
+      local iat, lifetime = string.match(fields[i + 1], '^(%d+)|(%d+)|')
+      if iat and (iat + lifetime) * 1000 > now then
+        revoked = revoked + 1
+      end
     end
     redis.call('HDEL', KEYS[1], field)
   end

@@ -3,10 +3,10 @@
 -- ARGV[1] sid  ARGV[2] now (ms)
 -- Returns 1 if the session was alive, else 0.
 local sid = ARGV[1]
-local session = redis.call('HGET', KEYS[1], sid)
+local session = redis.call('HGET', KEYS[1], sid) or ''
 redis.call('HDEL', KEYS[1], sid, sid .. '.', sid .. '@')
-local exp = session and tonumber(string.match(session, '^%d+')) or 0
-if exp * 1000 > tonumber(ARGV[2]) then
+local iat, lifetime = string.match(session, '^(%d+)|(%d+)|')
+if iat and (iat + lifetime) * 1000 > tonumber(ARGV[2]) then
   return 1
 end
 return 0

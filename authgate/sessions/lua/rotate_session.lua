@@ -9,37 +9,40 @@
 local key, sid = KEYS[1], ARGV[1]
 local now = tonumber(ARGV[6])
 local grace = tonumber(ARGV[7])
-local exp, jti, prev, iat
-local session = redis.call('HGET', key, sid)
-if session then
-  exp, jti, prev, iat = string.match(session, '^(%d+)|([^|]*)|([^|]*)|(%d+)$')
-end
-if not exp or tonumber(exp) * 1000 <= now then
+local session = redis.call('HGET', key, sid) or ''
+local iat, lifetime, jti, prev = string.match(session, '^(%d+)|(%d+)|([^|]*)|([^|]*)$')
+local exp = iat and iat + lifetime
+if not exp or exp * 1000 <= now then
   redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
   return {'missing'}
 end
+-- only the start of the previous jti is kept (layout.py): compare the presented one's
+local presented_start = string.sub(ARGV[2], 1, 8)
 -- this very rotation again (its reply was lost and the client resent it): the same answer
-if ARGV[3] == jti and ARGV[2] == prev then
+if ARGV[3] == jti and presented_start == prev then
   return {'rotated', jti, iat, exp}
 end
-local created, last = string.match(redis.call('HGET', key, sid .. '.') or '', '^(%d+)|(%d+)|')
-created = tonumber(created) or now
+local created, last = string.match(redis.call('HGET', key, sid .. '.') or '', '^(%d+)|(-?%d+)|')
 if ARGV[2] == jti then
-  redis.call('HSET', key, sid, ARGV[5] .. '|' .. ARGV[3] .. '|' .. jti .. '|' .. ARGV[4],
-    sid .. '.', string.format('%d|%d|%s|%s', created, now - created, ARGV[8], ARGV[9]))
+  local new_iat, new_exp = tonumber(ARGV[4]), tonumber(ARGV[5])
+  redis.call('HSET', key,
+    sid, string.format('%d|%d|%s|%s', new_iat, new_exp - new_iat, ARGV[3], string.sub(jti, 1, 8)),
+    sid .. '.', string.format('%d|%d|%s|%s', tonumber(created) or now, now - new_iat * 1000,
+      ARGV[8], ARGV[9]))
   if ARGV[10] ~= '' then
     redis.call('HSET', key, sid .. '@', ARGV[10])
   else
     redis.call('HDEL', key, sid .. '@')
   end
-  local expires_ms = tonumber(ARGV[5]) * 1000
+  local expires_ms = new_exp * 1000
   if redis.call('PEXPIRETIME', key) < expires_ms then
     redis.call('PEXPIREAT', key, expires_ms)
   end
   return {'rotated', ARGV[3], ARGV[4], ARGV[5]}
 end
-if grace > 0 and prev ~= '' and ARGV[2] == prev
-    and now - (created + (tonumber(last) or 0)) <= grace then
+-- the last use (the last refresh) is kept in ms after the current token's iat
+if grace > 0 and prev ~= '' and presented_start == prev
+    and now - (iat * 1000 + (tonumber(last) or 0)) <= grace then
   return {'grace', jti, iat, exp}
 end
 redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
