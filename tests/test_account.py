@@ -14,7 +14,8 @@ import jwt
 import pytest
 
 from authgate import AuthGate, ServiceUnavailable, SqlAlchemyUserStore, connect_redis
-from authgate.sessions.redis_store import RedisSessionStore, device_of
+from authgate.sessions.layout import device_of
+from authgate.sessions.redis_store import RedisSessionStore
 from authgate.users.database import create_engine
 from tests.conftest import (
     PASSWORD,

@@ -16,7 +16,7 @@ from redis.asyncio import RedisCluster
 
 from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
-from authgate.sessions.redis_store import device_of
+from authgate.sessions.layout import device_of
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
 from tests.processes import RedisServer, free_port, wait_until
 

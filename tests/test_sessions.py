@@ -21,7 +21,7 @@ from authgate.sessions import (
     RotationOutcome,
     connect_redis,
 )
-from authgate.sessions.redis_store import device_of
+from authgate.sessions.layout import device_of
 from authgate.tokens import TokenKind
 from authgate.validation import Credentials, Registration
 from tests.conftest import PASSWORD, redis_prefix_for_run, unique_username

@@ -18,7 +18,7 @@ from authgate.errors import ServiceUnavailable
 from authgate.sessions import layout
 from authgate.sessions.batch import CoalescingReader
 from authgate.sessions.connection import WaitingRedisCluster
-from authgate.sessions.layout import client_args, device_of, expires_at
+from authgate.sessions.layout import client_args, expires_at
 from authgate.sessions.legacy import LegacySessions
 from authgate.sessions.protocol import (
     ClientInfo,
@@ -27,8 +27,6 @@ from authgate.sessions.protocol import (
     SessionInfo,
     SessionLookup,
 )
-
-__all__ = ["RedisSessionStore", "device_of"]
 
 
 def load_script(name: str) -> str:
