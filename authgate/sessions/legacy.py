@@ -24,16 +24,12 @@ from authgate.sessions.layout import PREVIOUS_CHARS, client_fields, device_of
 ADOPT_ATTEMPTS = 3
 
 
-def _as_text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def session_fields(old: dict[str, str], expires_ms: int) -> tuple[str, str, str, str]:
     """(current jti, session field, meta field, own-field ip) of one old session hash."""
     if "j" in old:  # the short shape: exp is the key's own expiry, l counts from c
         jti, prev, iat, exp = old["j"], old.get("p", ""), old.get("i", "0"), expires_ms // 1000
-        last = int(old.get("c") or 0) + int(old.get("l") or 0)
         created = int(old.get("c") or 0)
+        last = created + int(old.get("l") or 0)
         ip, device = old.get("a", ""), old.get("d", "")
     else:
         jti, prev, iat = old["jti"], old.get("prev_jti", ""), old.get("iat", "0")
@@ -66,7 +62,7 @@ class LegacySessions:
         index = self.index_key(user_id)
         moved = 0
         for _ in range(ADOPT_ATTEMPTS):
-            sids = [_as_text(sid) for sid in await self._client.zrange(index, 0, -1)]
+            sids = [str(sid) for sid in await self._client.zrange(index, 0, -1)]
             if not sids:
                 break
             keys = [self.session_key(user_id, sid) for sid in sids]
