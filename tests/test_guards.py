@@ -18,6 +18,7 @@ from starlette.websockets import WebSocket
 
 import authgate
 from authgate import AuthGate, AuthgateError, InsufficientScope, Settings
+from authgate.sessions.wire import PackedScript
 from tests.asgi import websocket_handshake
 from tests.conftest import GateFactory, bearer, register_and_login
 from tests.test_cli import environment, ok
@@ -270,15 +271,21 @@ async def test_scopes_cost_no_extra_round_trip(
         assert gate.engine is not None
         sent: list[str] = []
         execute_command = gate.redis.execute_command
+        packed_call = PackedScript.__call__
 
         async def counting(*args: Any, **options: Any) -> Any:
             sent.append(str(args[0]))
             return await execute_command(*args, **options)
 
+        async def counting_packed(script: PackedScript, *args: Any) -> Any:
+            sent.append("EVALSHA")  # the session check, packed by hand (wire.py)
+            return await packed_call(script, *args)
+
         def on_execute(*args: Any) -> None:
             sent.append("SQL")
 
         monkeypatch.setattr(gate.redis, "execute_command", counting)
+        monkeypatch.setattr(PackedScript, "__call__", counting_packed)
         event.listen(gate.engine.sync_engine, "before_cursor_execute", on_execute)
         try:
             assert (await client.get("/api/x", headers=bearer(account))).status_code == 200
@@ -290,6 +297,6 @@ async def test_scopes_cost_no_extra_round_trip(
                 costs[path] = list(sent)
         finally:
             event.remove(gate.engine.sync_engine, "before_cursor_execute", on_execute)
-    assert costs["/api/x"]  # the session check (one EVALSHA a request today)
+    assert costs["/api/x"] == ["EVALSHA"] * 3  # the session check, one a request
     assert "SQL" not in costs["/api/x"]
     assert costs["/admin/x"] == costs["/open/admin"] == costs["/team/x"] == costs["/api/x"]

@@ -479,8 +479,7 @@ async def test_a_cache_hit_costs_one_redis_round_trip_and_no_query(
         for _ in range(requests):
             assert_envelope(await client.get("/api/profile", headers=auth), 200)
 
-        assert sent == ["EVALSHA"] * requests
-        counts = command_counts(server)
+        counts = command_counts(server)  # the checks are packed by hand: count them in Redis
         assert counts.pop("evalsha") == requests
         inside = commands_inside_lookup_script()
         assert all(calls <= requests * inside[name] for name, calls in counts.items()), counts

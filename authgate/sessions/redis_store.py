@@ -27,6 +27,7 @@ from authgate.sessions.protocol import (
     SessionInfo,
     SessionLookup,
 )
+from authgate.sessions.wire import PackedScript
 
 
 def load_script(name: str) -> str:
@@ -90,6 +91,10 @@ class RedisSessionStore:
         self._clock = clock
         self._scripts = {name: client.register_script(load_script(name)) for name in _SCRIPT_NAMES}
         self.checks = CoalescingReader(self._read_checks, unavailable)
+        # the checks' script, packed in one go on a single Redis (see wire.py)
+        self._lookup: PackedScript | None = None
+        if not isinstance(client, RedisCluster):
+            self._lookup = PackedScript(client, self._scripts["lookup"])
         self.legacy = LegacySessions(client, prefix, self._scripts["adopt_sessions"])
 
     # -- keys -------------------------------------------------------------------------
@@ -162,7 +167,7 @@ class RedisSessionStore:
         """One round trip for many (user id, sid) checks: one script call on a single
         Redis, one pipeline on a Cluster (redis-py sends it as one round trip per node)."""
         now_s = int(self._clock())
-        if isinstance(self.client, RedisCluster):
+        if self._lookup is None:  # a Cluster
             pipe = self.client.pipeline()
             for user_id, sid in checks:
                 pipe.hget(self.sessions_key(user_id), sid)
@@ -176,7 +181,7 @@ class RedisSessionStore:
         keys: list[str] = []
         for user_id, _ in checks:
             keys += (self.sessions_key(user_id), self.user_key(user_id))
-        flat = await self._scripts["lookup"](keys=keys, args=[now_s, *(sid for _, sid in checks)])
+        flat = await self._lookup(keys, [str(now_s), *(sid for _, sid in checks)])
         return [(bool(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
 
     async def revoke(self, user_id: str, sid: str) -> bool:
