@@ -96,6 +96,11 @@ def route_path(scope: Scope) -> str:
     return path[len(root) :] if root and path.startswith(root) else path
 
 
+def _anonymous(scope: Scope) -> None:
+    # new objects for each request: an app that changes its request's never changes another's
+    scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
+
+
 async def _refuse(
     error: AuthgateError,
     scope: Scope,
@@ -180,9 +185,9 @@ class AuthMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        scope["user"], scope["auth"] = UnauthenticatedUser(), AuthCredentials()
         scope[RENDERER_KEY] = render = self.render_error
         if needs_origin_check(scope) and not origin_allowed(scope, self.trusted_origins):
+            _anonymous(scope)
             await self.events.emit(
                 CSRF_REJECTED,
                 ip=client_ip(scope, self.trusted_proxies) or None,
@@ -192,11 +197,13 @@ class AuthMiddleware:
             await _refuse(CsrfRejected(), scope, receive, send, render)
             return
         failure: AuthgateError | None = None  # why a token was refused, if one was
+        authenticated = False
         token = find_access_token(scope)
         if token is not None:
             try:
                 principal = await self.authenticator.authenticate(token)
             except ServiceUnavailable as exc:
+                _anonymous(scope)
                 self.observer.request(REQUEST_UNAVAILABLE)
                 await _refuse(exc, scope, receive, send, render)  # fail closed, never let through
                 return
@@ -205,7 +212,9 @@ class AuthMiddleware:
             else:
                 scope["user"] = AuthenticatedUser(principal)
                 scope["auth"] = TokenCredentials(principal.claims, scopes_of(principal.user))
-        authenticated = scope["user"].is_authenticated
+                authenticated = True
+        if not authenticated:
+            _anonymous(scope)
         groups = self.groups
         if groups and (groups.scoped or not authenticated):
             required = groups.required(route_path(scope))
