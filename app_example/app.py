@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route, Router
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app_example.headers import SecurityHeaders
@@ -23,8 +23,8 @@ from authgate.validation import parse_profile_update
 STATIC = Path(__file__).parent / "static"
 
 
-def api_router(gate: AuthGate) -> Router:
-    """``/api``: everything in here needs a logged-in user."""
+def api_routes(gate: AuthGate) -> list[Route]:
+    """``/api``: everything in here needs a logged-in user (the middleware's ``protect``)."""
     service = gate.service
 
     async def profile(request: Request) -> Response:
@@ -35,12 +35,12 @@ def api_router(gate: AuthGate) -> Router:
         user = await service.update_profile(principal_of(request), parse_profile_update(body))
         return envelope(200, user.public(), "Settings saved")
 
-    return Router(
-        routes=[
-            Route("/profile", in_envelope(profile), methods=["GET"]),
-            Route("/settings", in_envelope(settings), methods=["PATCH"]),
-        ]
-    )
+    # plain routes, not a Mount: the middleware guards the whole group already, and each
+    # request is matched once instead of twice (the hot path, see "Benchmarks")
+    return [
+        Route("/api/profile", in_envelope(profile), methods=["GET"]),
+        Route("/api/settings", in_envelope(settings), methods=["PATCH"]),
+    ]
 
 
 def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -> Starlette:
@@ -64,7 +64,7 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
     app = Starlette(
         routes=[
             # the API first: most requests are for it, and Starlette tries routes in order
-            Mount("/api", app=gate.require(api_router(gate))),
+            *api_routes(gate),
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             gate.jwks_route(),
