@@ -76,7 +76,7 @@ def plot(rows: list[Row], title: str, path: Path) -> None:
         [row.met is False for row in budgets],
     )
     right.axvline(1.0, color="tab:red", linewidth=0.8)
-    right.set_xlabel("share of the §13 target used (≤ 1 meets it)")
+    right.set_xlabel("share of the target used (≤ 1 meets it)")
     figure.suptitle(title, fontsize=9)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
