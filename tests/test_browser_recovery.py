@@ -5,11 +5,12 @@ link refused, and the verification landing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from playwright.async_api import Browser, async_playwright, expect
+from playwright.async_api import Browser, Route, async_playwright, expect
 
 from tests.conftest import PASSWORD, redis_prefix_for_run, unique_username
 from tests.mailbox import Mailbox
@@ -125,15 +126,25 @@ async def test_forgot_reset_and_verify_from_the_mailed_links(
     await screen.context.close()
 
 
+@pytest.mark.parametrize("recovery_script_delay", [0.0, 0.5])
 async def test_the_verification_landing(
-    browser: Browser, server: Instance, mailbox_server: Mailbox
+    browser: Browser, server: Instance, mailbox_server: Mailbox, recovery_script_delay: float
 ) -> None:
+    """Also with ``recovery.js`` arriving after the page already knows who is logged in:
+    the landing must not depend on which of the two comes first."""
     _, email = register(server)
     mail = await mailbox_server.wait_for(email)
     assert mail.subject == "Confirm your e-mail address"
-    screen = await open_screen(browser, DESKTOP, ARTIFACTS / "browser-recovery", "verify")
+    screen = await open_screen(
+        browser, DESKTOP, ARTIFACTS / "browser-recovery", f"verify-{recovery_script_delay:g}"
+    )
     page = screen.page
 
+    async def late(route: Route) -> None:
+        await asyncio.sleep(recovery_script_delay)
+        await route.continue_()
+
+    await page.route("**/static/recovery.js", late)
     await page.goto(f"{server.url}/#verify-email={mail.token}")
 
     await expect(page.locator("#status")).to_contain_text("your email address is verified")

@@ -425,6 +425,13 @@
 
   // ---- Start ------------------------------------------------------------------------
 
+  // settled once the page knows whether someone is logged in: recovery.js waits for it
+  // (a deferred script runs before DOMContentLoaded, and the profile may arrive before
+  // the next script has even been downloaded, so neither file may count on the other's
+  // timing)
+  let markStarted;
+  const started = new Promise((resolve) => { markStarted = resolve; });
+
   function start() {
     $('#register-form').addEventListener('submit', onRegister);
     $('#login-form').addEventListener('submit', onLogin);
@@ -434,15 +441,13 @@
     const logoutAll = $('#logout-all-button');
     logoutAll.addEventListener('click', () => onLogout('/auth/logout-all', logoutAll));
     $('#sessions-reload').addEventListener('click', () => loadSessions());
-    // recovery.js (loaded after this file) handles the links mailed by the server once
-    // the page knows whether someone is logged in
-    loadProfile().then(() => window.AuthgateRecovery && window.AuthgateRecovery.start());
+    markStarted(loadProfile());
   }
 
   // what recovery.js builds on
   window.AuthgatePage = {
     $, api, send, busy, showErrors, showBanner, showStatus, clearErrors, fieldValues,
-    focusView, loadProfile, renderProfile,
+    focusView, loadProfile, renderProfile, started,
   };
 
   if (document.readyState === 'loading') {

@@ -120,20 +120,21 @@
     }
   }
 
-  window.AuthgateRecovery = {
-    /** Called by app.js once the page knows whether someone is logged in. */
-    start() {
-      const { $ } = page();
-      $('#forgot-form').addEventListener('submit', onForgot);
-      $('#reset-form').addEventListener('submit', onReset);
-      $('#verify-request-button').addEventListener('click', onRequestVerification);
-      $('#change-email-form').addEventListener('submit', onChangeEmail);
-      if (fromLink) land(fromLink.action, fromLink.token);
-      // a link opened in this same tab only changes the fragment: no new page load
-      window.addEventListener('hashchange', () => {
-        const again = takeFragment();
-        if (again) land(again.action, again.token);
-      });
-    },
-  };
+  /** Runs once app.js knows whether someone is logged in. */
+  function start() {
+    const { $ } = page();
+    $('#forgot-form').addEventListener('submit', onForgot);
+    $('#reset-form').addEventListener('submit', onReset);
+    $('#verify-request-button').addEventListener('click', onRequestVerification);
+    $('#change-email-form').addEventListener('submit', onChangeEmail);
+    if (fromLink) land(fromLink.action, fromLink.token);
+    // a link opened in this same tab only changes the fragment: no new page load
+    window.addEventListener('hashchange', () => {
+      const again = takeFragment();
+      if (again) land(again.action, again.token);
+    });
+  }
+
+  // app.js is loaded (deferred) before this file, so its page object is already here
+  page().started.then(start);
 })();
