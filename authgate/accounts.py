@@ -8,7 +8,7 @@ deletion are ``AuthService.set_active`` and ``AuthService.delete_user``; registr
 from __future__ import annotations
 
 from authgate.errors import ConfigError, NotFound
-from authgate.events import ROLE_GRANTED, ROLE_REVOKED, SESSIONS_REVOKED
+from authgate.events import ROLE_GRANTED, ROLE_REVOKED
 from authgate.service import AuthService, without_hash
 from authgate.sessions.protocol import SessionInfo
 from authgate.users.protocol import User, UserDirectory, UserPage, is_user_id
@@ -21,8 +21,9 @@ ADMIN_REVOCATION = "revoked-by-admin"
 class Accounts:
     """Account administration over the stores of an ``AuthService``.
 
-    Every change that alters what a request sees (roles) drops the user's cache entry, so
-    every instance sees it at its next request.
+    Every change that alters what a request sees (roles) drops the user's cache entry (the
+    service's user store does so on every write), so every instance sees it at its next
+    request. Sessions end through the service's own ``revoke`` and ``revoke_all``.
     """
 
     def __init__(self, service: AuthService) -> None:
@@ -80,7 +81,6 @@ class Accounts:
         return await self._changed(user_id, ROLE_REVOKED, role)
 
     async def _changed(self, user_id: str, event: str, role: str) -> User:
-        await self.service.sessions.drop_cached_user(user_id)
         await self.service.events.emit(event, user_id=user_id, role=role)
         return await self.find(user_id)
 
@@ -94,20 +94,9 @@ class Accounts:
         Raises:
             NotFound: ``session_id`` is not a live session of the user.
         """
-        if (
-            not session_id
-            or len(session_id) > 64
-            or not await self.service.sessions.revoke(user_id, session_id)
-        ):
+        if not await self.service.revoke(user_id, session_id, reason=ADMIN_REVOCATION):
             raise NotFound("No such session")
-        await self.service.events.emit(
-            SESSIONS_REVOKED, user_id=user_id, session_id=session_id, reason=ADMIN_REVOCATION
-        )
 
     async def revoke_sessions(self, user_id: str) -> int:
         """End every session of the user; how many there were."""
-        revoked = await self.service.sessions.revoke_all(user_id)
-        await self.service.events.emit(
-            SESSIONS_REVOKED, user_id=user_id, reason=ADMIN_REVOCATION, revoked=revoked
-        )
-        return revoked
+        return await self.service.revoke_all(user_id, reason=ADMIN_REVOCATION)

@@ -11,10 +11,9 @@ The whole tree::
     │   ├── InvalidCredentials      wrong username/email or password
     │   ├── InvalidToken            a token failed verification
     │   └── SessionRevoked          the token's session is gone, or a refresh token was reused
+    │       └── CredentialsChanged  a credential change came in while this request ran
     ├── CsrfRejected          403   an unsafe cookie request from a foreign origin
     ├── EmailNotVerified      403   a right password, but the address is not verified yet
-
-
     ├── InsufficientScope     403   logged in, but without a scope the route requires
     ├── NotFound              404   no such resource (for this caller)
     ├── Conflict              409   a unique field is already taken
@@ -102,6 +101,12 @@ class SessionRevoked(NotAuthenticated):
     default_message = "Session is no longer valid"
 
 
+class CredentialsChanged(SessionRevoked):
+    """The user's credentials changed (their epoch moved on) while this request ran."""
+
+    default_message = "Your credentials changed meanwhile; please log in again"
+
+
 class CsrfRejected(AuthgateError):
     """An unsafe request authenticated by cookie came from a foreign origin."""
 
@@ -169,3 +174,10 @@ class ServiceUnavailable(AuthgateError):
 
     status_code = 503
     default_message = "Service temporarily unavailable"
+
+
+def email_taken() -> Conflict:
+    """The one answer for an e-mail address another account has."""
+    return Conflict(
+        "Email is already registered", errors=[FieldError("email", "is already registered")]
+    )

@@ -92,6 +92,7 @@ class AuthGate:
         if users is None:
             self.engine = create_engine(self.settings.database_url)
             users = SqlAlchemyUserStore(self.engine)
+        self.user_store = users  # as given: the service wraps it (CacheDroppingUsers)
         # the default sessions and throttle, and always the recovery flows' tokens
         self.redis: Redis | RedisCluster = connect_redis(
             self.settings.redis_url, max_connections=self.settings.redis_max_connections
@@ -218,7 +219,7 @@ class AuthGate:
         An unreachable database does not stop start-up: requests get 503 until it is back,
         and the migrations run in the background once it is reachable.
         """
-        users = self.service.users
+        users = self.user_store
         if create_tables and isinstance(users, SqlAlchemyUserStore):
             try:
                 await upgrade(users.engine)

@@ -8,6 +8,7 @@ leeway, so neither kind is ever accepted as the other.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -53,6 +54,15 @@ class TokenClaims:
 def new_token_id() -> str:
     """A random, URL-safe ``jti``: 96 bits, 16 characters (it is stored twice per session)."""
     return secrets.token_urlsafe(12)
+
+
+SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
+def is_session_id(value: str) -> bool:
+    """Whether ``value`` is spelled like a session id (URL-safe base64, at most 64
+    characters): anything else names no session, and is refused before any store call."""
+    return SESSION_ID.fullmatch(value) is not None
 
 
 def new_session_id() -> str:

@@ -17,6 +17,7 @@ from authgate import AuthGate, ServiceUnavailable, SqlAlchemyUserStore, connect_
 from authgate.sessions.layout import device_of
 from authgate.sessions.redis_store import RedisSessionStore
 from authgate.users.database import create_engine
+from authgate.users.protocol import CredentialChange
 from tests.conftest import (
     PASSWORD,
     Account,
@@ -329,7 +330,9 @@ class SessionStoreFailingRevokeAll(RedisSessionStore):
 class UserStoreFailingPasswordWrite(SqlAlchemyUserStore):
     """The real SQL store, whose database becomes unreachable when the hash is written."""
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
+    async def change_credentials(
+        self, user_id: str, change: CredentialChange, *, epoch: int | None = None
+    ) -> int | None:
         raise ServiceUnavailable("Database unavailable")
 
 

@@ -33,8 +33,13 @@ async def change(
     )
 
 
-async def confirm(client: httpx.AsyncClient, token: str) -> httpx.Response:
-    return await client.post("/auth/change-email/confirm", json={"token": token})
+async def confirm(
+    client: httpx.AsyncClient, token: str, account: Account | None = None
+) -> httpx.Response:
+    """Use a confirmation link, from ``account``'s session (which the change then keeps) or
+    from none."""
+    headers = bearer(account) if account is not None else None
+    return await client.post("/auth/change-email/confirm", json={"token": token}, headers=headers)
 
 
 async def mail(gate: AuthGate, mailbox: Mailbox, address: str, subject: str) -> Received:
@@ -62,14 +67,18 @@ async def test_the_address_changes_only_when_the_new_addresss_link_is_used(
     assert "#" not in notice.text  # the old address gets no link that changes anything
     me = await client.get("/auth/me", headers=bearer(account))
     assert me.json()["data"]["email"] == account.email  # nothing changed yet
+    elsewhere = await login(client, account)
+    client.cookies.clear()
 
-    confirmed = await confirm(client, confirmation.token)
+    confirmed = await confirm(client, confirmation.token, account)
 
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["data"]["email"] == normalized
     assert confirmed.json()["data"]["emailVerified"] is True
+    # a credential change: the confirming session is kept, every other one ended
     me = await client.get("/auth/me", headers=bearer(account))
     assert me.json()["data"]["email"] == normalized
+    assert (await client.get("/auth/me", headers=bearer(elsewhere))).status_code == 401
     assert (await confirm(client, confirmation.token)).status_code == 400
     # the registration's verification link was for the old address: it verifies nothing now
     [old_link] = [m for m in mailbox.to(account.email) if m.subject == VERIFY_SUBJECT]

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from authgate.errors import ConfigError, FieldError, TooManyRequests, ValidationError
+from authgate.errors import (
+    ConfigError,
+    CredentialsChanged,
+    FieldError,
+    TooManyRequests,
+    ValidationError,
+)
 from authgate.events import (
     EMAIL_CHANGE_REQUESTED,
     EMAIL_CHANGED,
@@ -111,7 +117,7 @@ class RecoveryFlows:
 
     def _email_store(self) -> EmailStore:
         users = self.service.users
-        if not all(hasattr(users, name) for name in ("mark_email_verified", "change_email")):
+        if not hasattr(users, "mark_email_verified"):
             raise ConfigError("This UserStore cannot verify or change e-mail addresses")
         return users  # type: ignore[return-value]  # checked just above
 
@@ -144,7 +150,10 @@ class RecoveryFlows:
         real = user is not None and user.is_active and within_limit
         target = user if real and user is not None else DECOY
         ttl = self.settings.reset_token_ttl
-        token = await self.tokens.issue(target.id, RESET, ttl)
+        try:
+            token = await self.tokens.issue(target.id, RESET, ttl, epoch=target.credential_epoch)
+        except CredentialsChanged:  # the account changed meanwhile: its link would not work
+            real, token = False, ""
         message = self._render(RESET_PASSWORD, target.email, target, self.link("reset", token), ttl)
         if real:  # rendered on both paths for the same cost; only a real one is queued
             self.outbox.submit(message)
@@ -153,35 +162,46 @@ class RecoveryFlows:
         )
 
     async def reset_password(self, token: str, new_password: str, client: ClientInfo) -> int:
-        """Set a new password with a reset token; every session of the user ends at once
-        and every other reset token of theirs stops working. Returns sessions revoked.
+        """Set a new password with a reset token, as a credential change from the token's
+        epoch: every session of the user ends at once and every other one-time token of
+        theirs stops working. Returns sessions revoked.
 
         Raises:
-            ValidationError: on ``token``, the same for unknown, expired and used tokens.
+            ValidationError: on ``token``, the same for unknown, expired and used tokens
+                and for one of an older credential epoch.
         """
         redeemed = await self.tokens.consume(token, RESET, drop_others=True)
         user = await self.service.users.get_by_id(redeemed.user_id) if redeemed else None
-        if user is None or not user.is_active:
+        if (
+            redeemed is None
+            or user is None
+            or not user.is_active
+            or user.credential_epoch != redeemed.epoch
+        ):
             raise invalid_token()
-        service = self.service
-        new_hash = await service.hasher.hash(new_password)
-        # as for a password change: sessions end before the new password exists, and once
-        # more after, for a login with the old password that raced in between
-        revoked = await service.sessions.revoke_all(user.id)
-        await service.users.set_password_hash(user.id, new_hash)
-        revoked += await service.sessions.revoke_all(user.id)
         # the link reached the mailbox: the address is proven too
-        await self._email_store().mark_email_verified(user.id, user.email)
-        await service.sessions.drop_cached_user(user.id)
-        await service.events.emit(PASSWORD_RESET, user_id=user.id, ip=client.ip, revoked=revoked)
+        revoked = await self.service.replace_password(
+            user.id, new_password, epoch=redeemed.epoch, email_proven=True
+        )
+        if revoked is None:
+            raise invalid_token()
+        await self.service.events.emit(
+            PASSWORD_RESET, user_id=user.id, ip=client.ip, revoked=revoked
+        )
         return revoked
 
     # -- verification -----------------------------------------------------------------
 
     async def send_verification(self, user: User) -> None:
-        """Mail ``user`` a link that verifies their current address."""
+        """Mail ``user`` a link that verifies their current address (none if their
+        credentials changed since ``user`` was read)."""
         ttl = self.settings.verify_token_ttl
-        token = await self.tokens.issue(user.id, VERIFY, ttl, data=user.email)
+        try:
+            token = await self.tokens.issue(
+                user.id, VERIFY, ttl, data=user.email, epoch=user.credential_epoch
+            )
+        except CredentialsChanged:
+            return  # the address may have changed: nothing to verify any more
         self._queue(VERIFY_EMAIL, user.email, user, self.link("verify-email", token), ttl)
 
     async def on_event(self, event: SecurityEvent) -> None:
@@ -215,13 +235,12 @@ class RecoveryFlows:
         """
         redeemed = await self.tokens.consume(token, VERIFY)
         if redeemed is None or not await self._email_store().mark_email_verified(
-            redeemed.user_id, redeemed.data
+            redeemed.user_id, redeemed.data, epoch=redeemed.epoch
         ):
             raise invalid_token()
         return await self._changed(redeemed.user_id, EMAIL_VERIFIED)
 
     async def _changed(self, user_id: str, event: str) -> User:
-        await self.service.sessions.drop_cached_user(user_id)
         await self.service.events.emit(event, user_id=user_id)
         user = await self.service.users.get_by_id(user_id)
         if user is None:
@@ -237,10 +256,16 @@ class RecoveryFlows:
         Nothing changes until the link is used; whether the new address is taken is only
         decided then (by the database).
 
+        The link carries the credential epoch the password was checked in: any credential
+        change before it is used (a reset by the owner, say) kills it.
+
         Raises:
             ValidationError: wrong ``currentPassword``, or ``newEmail`` is the current one.
-            TooManyRequests: the password check or the mail is over its limit.
+            TooManyRequests: the password check is over its limit, or the mail is: per
+                account, per client IP or per destination address.
+            CredentialsChanged: the credentials changed while the password was checked.
         """
+        await self._check_client("change-email", client)
         user = await self.service.confirm_password(
             principal, current_password, client, via="change-email"
         )
@@ -250,24 +275,39 @@ class RecoveryFlows:
                 errors=[FieldError("newEmail", "is already your address")],
             )
         await self._check_user("change-email", user.id, client)
+        wait = await self.limits.address(new_email, flow="change-email")
+        if wait:
+            await self.service.events.emit(
+                RECOVERY_THROTTLED, user_id=user.id, ip=client.ip, flow="change-email"
+            )
+            raise too_many("change-email", wait)
         ttl = self.settings.verify_token_ttl
-        token = await self.tokens.issue(user.id, CHANGE_EMAIL, ttl, data=new_email)
+        token = await self.tokens.issue(
+            user.id, CHANGE_EMAIL, ttl, data=new_email, epoch=user.credential_epoch
+        )
         link = self.link("confirm-email", token)
         self._queue(CONFIRM_EMAIL_CHANGE, new_email, user, link, ttl, new_email=new_email)
         self._queue(EMAIL_CHANGE_NOTICE, user.email, user, None, ttl, new_email=new_email)
         await self.service.events.emit(EMAIL_CHANGE_REQUESTED, user_id=user.id, ip=client.ip)
 
-    async def confirm_email_change(self, token: str) -> User:
-        """Switch to the address the link was mailed to (now verified).
+    async def confirm_email_change(self, token: str, principal: Principal | None = None) -> User:
+        """Switch to the address the link was mailed to (now verified), as a credential
+        change from the epoch the link was issued in: every session ends but the one that
+        confirms (``principal``'s, when it is the same user's), and every other one-time
+        token of the user dies.
 
         Raises:
-            ValidationError: on ``token`` (unknown, expired or used).
+            ValidationError: on ``token`` (unknown, expired, used or of an older epoch).
             Conflict: the address was taken meanwhile (409; the database decides).
         """
         redeemed = await self.tokens.consume(token, CHANGE_EMAIL)
-        if redeemed is None:
+        user = await self.service.users.get_by_id(redeemed.user_id) if redeemed else None
+        if redeemed is None or user is None or not user.is_active:
             raise invalid_token()
-        changed = await self._email_store().change_email(redeemed.user_id, redeemed.data)
-        if changed is None or not changed.is_active:
+        keep = principal.session_id if principal and principal.user.id == user.id else None
+        revoked = await self.service.change_email(
+            user.id, redeemed.data, epoch=redeemed.epoch, keep_sid=keep
+        )
+        if revoked is None:
             raise invalid_token()
-        return await self._changed(redeemed.user_id, EMAIL_CHANGED)
+        return await self._changed(user.id, EMAIL_CHANGED)

@@ -42,10 +42,12 @@ class RecoveryLimits:
             reserved, ttl_ms = await self._reserve(keys=[key], args=[limit, self._window_ms])
         return 0 if int(reserved) else max(1, math.ceil(int(ttl_ms) / 1000))
 
-    async def address(self, email: str) -> int:
-        """One more mail to ``email`` (whether or not it has an account)."""
+    async def address(self, email: str, *, flow: str = "forgot-password") -> int:
+        """One more mail of ``flow`` to ``email`` (whether or not it has an account). Each
+        flow counts apart, so mails of one cannot use up another's allowance."""
         digest = hashlib.sha256(email.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        return await self._take("address", digest, self._per_address)
+        kind = "address" if flow == "forgot-password" else f"address:{flow}"
+        return await self._take(kind, digest, self._per_address)
 
     async def client(self, ip: str) -> int:
         """One more request from the client at ``ip`` (IPv6 counted per /64)."""

@@ -4,12 +4,15 @@ A token is ``<user id hex>.<32 random bytes, base64url>`` (256 random bits). Red
 only its SHA-256 digest, in a hash per user and purpose under the user's Cluster hash tag,
 next to the user's sessions::
 
-    <prefix>:{<user id>}:onetime:<purpose>   hash: digest -> "<expiry ms>|<data>"
+    <prefix>:{<user id>}:onetime:<purpose>   hash: digest -> "<expiry ms>.<epoch>|<data>"
 
-Each entry carries its own expiry (the hash's TTL is the latest one). Consuming is one Lua
-script that reads and deletes the entry, so a token works once however many requests
-present it at the same moment; a reset consumes with ``drop_others`` and so also
-invalidates every other outstanding reset token of the user.
+Each entry carries its own expiry (the hash's TTL is the latest one) and the user's
+credential epoch it was issued in. Consuming is one Lua script that reads and deletes the
+entry, so a token works once however many requests present it at the same moment; a reset
+consumes with ``drop_others`` and so also invalidates every other outstanding reset token
+of the user. A token of an older epoch than the user's is refused like an unknown one, and
+every credential change drops all of the user's tokens (``advance_epoch.lua``); the flow
+that redeems a token also makes its change only from the epoch the token carries.
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from importlib.resources import files
 
 from redis.asyncio import Redis, RedisCluster
 
+from authgate.errors import CredentialsChanged
+from authgate.sessions.layout import ONETIME_PURPOSES, onetime_key, sessions_key
 from authgate.sessions.redis_store import redis_errors
 
-RESET = "reset"
-VERIFY = "verify"
-CHANGE_EMAIL = "change-email"
+RESET, VERIFY, CHANGE_EMAIL = ONETIME_PURPOSES
 SECRET_BYTES = 32
 MAX_TOKEN = 128
 MAX_OUTSTANDING = 5  # per user and purpose; older ones give way
@@ -58,10 +61,11 @@ def user_id_of(token: str) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Redeemed:
-    """A consumed token: whose it was and the data issued with it."""
+    """A consumed token: whose it was, the data issued with it and its credential epoch."""
 
     user_id: str
     data: str
+    epoch: int = 0
 
 
 class OneTimeTokens:
@@ -79,21 +83,30 @@ class OneTimeTokens:
         self._issue = client.register_script(_script("issue_token"))
         self._consume = client.register_script(_script("consume_token"))
 
-    def _key(self, user_id: str, purpose: str) -> str:
-        return f"{self._prefix}:{{{user_id}}}:onetime:{purpose}"
+    def _keys(self, user_id: str, purpose: str) -> list[str]:
+        return [onetime_key(self._prefix, user_id, purpose), sessions_key(self._prefix, user_id)]
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
 
-    async def issue(self, user_id: str, purpose: str, ttl_seconds: int, data: str = "") -> str:
-        """A new token for ``user_id`` and ``purpose``, valid once for ``ttl_seconds``."""
+    async def issue(
+        self, user_id: str, purpose: str, ttl_seconds: int, data: str = "", *, epoch: int = 0
+    ) -> str:
+        """A new token for ``user_id`` and ``purpose``, valid once for ``ttl_seconds``, in
+        the credential ``epoch`` read with the user.
+
+        Raises:
+            CredentialsChanged: that epoch is no longer the user's (nothing is stored).
+        """
         token = f"{uuid.UUID(user_id).hex}.{secrets.token_urlsafe(SECRET_BYTES)}"
         now = self._now_ms()
         async with redis_errors():
-            await self._issue(
-                keys=[self._key(user_id, purpose)],
-                args=[digest(token), now + ttl_seconds * 1000, now, data, MAX_OUTSTANDING],
+            stored = await self._issue(
+                keys=self._keys(user_id, purpose),
+                args=[digest(token), now + ttl_seconds * 1000, now, data, MAX_OUTSTANDING, epoch],
             )
+        if not int(stored):
+            raise CredentialsChanged()
         return token
 
     async def consume(
@@ -109,10 +122,11 @@ class OneTimeTokens:
         if user_id is None:
             return None
         async with redis_errors():
-            data = await self._consume(
-                keys=[self._key(user_id, purpose)],
+            reply = await self._consume(
+                keys=self._keys(user_id, purpose),
                 args=[digest(token), self._now_ms(), "1" if drop_others else "0"],
             )
-        if data is None or data is False:
+        if not reply:
             return None
-        return Redeemed(user_id, str(data))
+        data, epoch = reply
+        return Redeemed(user_id, str(data), int(epoch))

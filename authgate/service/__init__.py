@@ -1,8 +1,10 @@
 """The auth service: register, login, refresh, authenticate, logout. No HTTP in here.
 
 ``AuthService`` is put together from one part per concern: ``Logins`` (password checks
-behind the throttle), ``SessionFlows`` (rotation, authentication, logout) and
-``AccountFlows`` (a user's life cycle), over the collaborators of ``ServiceBase``.
+behind the throttle), ``SessionFlows`` (rotation, authentication, logout and every
+revocation), ``AccountFlows`` (a user's life cycle) and, under both of the last,
+``CredentialFlows`` (the one path of every credential change and its epoch), over the
+collaborators of ``ServiceBase``.
 """
 
 from __future__ import annotations

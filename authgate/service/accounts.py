@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from authgate.errors import NotFound
 from authgate.events import USER_DEACTIVATED, USER_DELETED, USER_REGISTERED
-from authgate.service.base import ServiceBase, logger
+from authgate.service.base import logger
+from authgate.service.credentials import CredentialFlows
 from authgate.service.results import Principal, without_hash
-from authgate.users.protocol import NewUser, ProfileChanges, User
+from authgate.users.protocol import CredentialChange, NewUser, ProfileChanges, User
 from authgate.validation import ProfileUpdate, Registration
 
 
-class AccountFlows(ServiceBase):
+class AccountFlows(CredentialFlows):
     """A user's life cycle, from registration to deletion."""
 
     async def register(self, registration: Registration) -> User:
@@ -33,25 +34,25 @@ class AccountFlows(ServiceBase):
         """Change the caller's full name and/or avatar; every instance sees it at once."""
         changes = ProfileChanges(update.full_name, update.avatar_url, update.clear_avatar)
         user = await self.users.update_profile(principal.user.id, changes)
-        await self.sessions.drop_cached_user(principal.user.id)
         if user is None:
             raise NotFound("User not found")
         return without_hash(user)
 
     async def set_active(self, user_id: str, active: bool) -> bool:
-        """Activate or deactivate a user; deactivation revokes every session at once."""
-        exists = await self.users.set_active(user_id, active)
-        if not active:
-            revoked = await self.sessions.revoke_all(user_id)
+        """Activate or deactivate a user, as a credential change (``CredentialFlows``): every
+        session and one-time token ends at once, so a re-activated user starts with none.
+        Whether the user exists."""
+        revoked = await self.change_credentials(
+            user_id, CredentialChange(is_active=active), epoch=None
+        )
+        if revoked is not None and not active:
             await self.events.emit(USER_DEACTIVATED, user_id=user_id, revoked=revoked)
-        await self.sessions.drop_cached_user(user_id)
-        return exists
+        return revoked is not None
 
     async def delete_user(self, user_id: str) -> bool:
-        """Delete a user and revoke every session of theirs."""
+        """Delete a user and end every session and one-time token of theirs."""
         existed = await self.users.delete(user_id)
-        revoked = await self.sessions.revoke_all(user_id)
-        await self.sessions.drop_cached_user(user_id)
+        revoked = await self.end_user_state(user_id)
         await self.events.emit(USER_DELETED, user_id=user_id, revoked=revoked)
         return existed
 

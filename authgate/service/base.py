@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from authgate.config import Settings
 from authgate.events import SecurityEvents
@@ -12,6 +13,7 @@ from authgate.service.results import TokenPair, without_hash
 from authgate.sessions.protocol import ClientInfo, SessionStore
 from authgate.throttle import LoginThrottle
 from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_session_id
+from authgate.users.invalidating import CacheDroppingUsers
 from authgate.users.protocol import User, UserStore
 
 logger = logging.getLogger("authgate")
@@ -34,7 +36,8 @@ class ServiceBase:
         observer: Observer | None = None,
     ) -> None:
         self.settings = settings
-        self.users = users
+        # every write drops the user's cache entry (see CacheDroppingUsers)
+        self.users = cast(UserStore, CacheDroppingUsers(users, sessions.drop_cached_user))
         self.sessions = sessions
         self.hasher = hasher
         self.tokens = tokens
@@ -44,10 +47,17 @@ class ServiceBase:
         # users built from cache entries, by the entry's identity (see _current_user)
         self._users_from_cache: dict[int, tuple[dict[str, object], User]] = {}
 
-    async def _open_session(self, user_id: str, client: ClientInfo) -> TokenPair:
+    async def _open_session(
+        self, user_id: str, client: ClientInfo, *, epoch: int
+    ) -> TokenPair | None:
+        """A new session in the credential ``epoch`` read with the password just checked;
+        ``None`` (nothing opened) when a credential change has moved the epoch on."""
         sid = new_session_id()
         refresh = self.tokens.new_claims(TokenKind.REFRESH, sub=user_id, sid=sid)
-        await self.sessions.create(user_id, sid, refresh.jti, refresh.iat, refresh.exp, client)
+        if not await self.sessions.create(
+            user_id, sid, refresh.jti, refresh.iat, refresh.exp, client, epoch=epoch
+        ):
+            return None
         return self._pair(refresh)
 
     def _pair(self, refresh: TokenClaims) -> TokenPair:

@@ -6,6 +6,7 @@ from typing import NoReturn
 
 from authgate.errors import (
     AuthgateError,
+    CredentialsChanged,
     EmailNotVerified,
     FieldError,
     InvalidCredentials,
@@ -14,7 +15,7 @@ from authgate.errors import (
     ValidationError,
 )
 from authgate.events import LOGIN_FAILED, LOGIN_SUCCEEDED, LOGIN_THROTTLED, PASSWORD_CHANGED
-from authgate.service.base import ServiceBase
+from authgate.service.credentials import CredentialFlows
 from authgate.service.results import LoginResult, Principal, without_hash
 from authgate.sessions.protocol import ClientInfo
 from authgate.throttle import account_key_for
@@ -22,7 +23,7 @@ from authgate.users.protocol import User
 from authgate.validation import MAX_LOGIN, Credentials
 
 
-class Logins(ServiceBase):
+class Logins(CredentialFlows):
     """Password checks, each counted by the throttle before it runs."""
 
     async def login(self, credentials: Credentials, client: ClientInfo) -> LoginResult:
@@ -31,7 +32,9 @@ class Logins(ServiceBase):
         Unknown users are verified against a dummy hash, so both failures cost the same
         and answer the same ``InvalidCredentials``. Each check is counted per account and
         per client IP before it runs; once a limit is full every attempt, even a right
-        one, gets ``TooManyRequests`` until the window ends.
+        one, gets ``TooManyRequests`` until the window ends. The session opens only in
+        the credential epoch read with the hash: a login that raced a credential change
+        opens nothing and answers ``InvalidCredentials``.
         """
         user = None
         # no account has such a login, and PostgreSQL refuses NUL in text: an unknown user
@@ -50,9 +53,11 @@ class Logins(ServiceBase):
         await self._check_succeeded(account, client)
         if self.settings.require_verified_email and not user.email_verified:
             raise EmailNotVerified()  # the right password, but no session until verified
-        if new_hash is not None:
-            await self.users.set_password_hash(user.id, new_hash)
-        tokens = await self._open_session(user.id, client)
+        tokens = await self._open_session(user.id, client, epoch=user.credential_epoch)
+        if tokens is None:  # the credentials changed since they were read
+            await self._login_failed(client, user.id, reason="credentials-changed")
+        if new_hash is not None:  # the same password at today's cost, if nothing changed
+            await self.users.set_password_hash(user.id, new_hash, epoch=user.credential_epoch)
         await self.events.emit(
             LOGIN_SUCCEEDED, user_id=user.id, session_id=tokens.access_claims.sid, ip=client.ip
         )
@@ -119,22 +124,25 @@ class Logins(ServiceBase):
     async def change_password(
         self, principal: Principal, current_password: str, new_password: str, client: ClientInfo
     ) -> int:
-        """Replace the caller's password; every other session is revoked, this one kept.
+        """Replace the caller's password; every other session is revoked, this one kept
+        (a credential change: see ``CredentialFlows``).
 
         A wrong current password counts as a failed login (so a stolen access token cannot
         be used to guess the password) and answers ``ValidationError`` on
         ``currentPassword``. Returns how many other sessions were revoked.
+
+        Raises:
+            CredentialsChanged: they changed meanwhile (nothing was changed here).
         """
         user_id, sid = principal.user.id, principal.session_id
-        await self.confirm_password(principal, current_password, client, via="change-password")
-        new_hash = await self.hasher.hash(new_password)
-        # All or nothing for the other sessions: they end before the new password exists
-        # (if Redis fails here, nothing has changed), and once more after it is stored, for
-        # a login with the old password that raced in between.
-        revoked = await self.sessions.revoke_all(user_id, keep_sid=sid)
-        await self.users.set_password_hash(user_id, new_hash)
-        revoked += await self.sessions.revoke_all(user_id, keep_sid=sid)
-        await self.sessions.drop_cached_user(user_id)
+        stored = await self.confirm_password(
+            principal, current_password, client, via="change-password"
+        )
+        revoked = await self.replace_password(
+            user_id, new_password, epoch=stored.credential_epoch, keep_sid=sid
+        )
+        if revoked is None:
+            raise CredentialsChanged()
         await self.events.emit(
             PASSWORD_CHANGED, user_id=user_id, session_id=sid, ip=client.ip, revoked=revoked
         )

@@ -11,7 +11,9 @@ from authgate.observer import REFRESH_INVALID
 from authgate.service.base import ServiceBase
 from authgate.service.results import Principal, SessionView, TokenPair
 from authgate.sessions.protocol import ClientInfo, RotationOutcome
-from authgate.tokens import TokenKind
+from authgate.tokens import TokenKind, is_session_id
+
+LOGOUT_REASON = "logout"
 
 
 class SessionFlows(ServiceBase):
@@ -75,13 +77,64 @@ class SessionFlows(ServiceBase):
             raise SessionRevoked("Account is no longer active")
         return Principal(user, claims)
 
+    async def revoke(
+        self,
+        user_id: str,
+        session_id: str,
+        *,
+        reason: str,
+        ip: str | None = None,
+    ) -> bool:
+        """End one session of the user: its tokens stop working on every instance at once.
+        The one path of every logout and revocation; ``reason`` names it in the event
+        (``"logout"`` emits ``LOGOUT``, anything else ``SESSIONS_REVOKED``).
+
+        Returns whether it was a live session of the user (an id that is not a session
+        id at all is answered ``False`` without asking the store).
+        """
+        if not is_session_id(session_id) or not await self.sessions.revoke(user_id, session_id):
+            return False
+        if reason == LOGOUT_REASON:
+            await self.events.emit(LOGOUT, user_id=user_id, session_id=session_id, ip=ip)
+        else:
+            await self.events.emit(
+                SESSIONS_REVOKED,
+                user_id=user_id,
+                session_id=session_id,
+                ip=ip,
+                reason=reason,
+                revoked=1,
+            )
+        return True
+
+    async def revoke_all(
+        self,
+        user_id: str,
+        *,
+        reason: str,
+        session_id: str | None = None,
+        ip: str | None = None,
+    ) -> int:
+        """End every session of the user (not a credential change: one-time tokens and the
+        credential epoch stay); how many there were. ``session_id``: the session that
+        asked, for the event."""
+        revoked = await self.sessions.revoke_all(user_id)
+        await self.events.emit(
+            SESSIONS_REVOKED,
+            user_id=user_id,
+            session_id=session_id,
+            ip=ip,
+            reason=reason,
+            revoked=revoked,
+        )
+        return revoked
+
     async def logout(self, principal: Principal, client: ClientInfo | None = None) -> None:
         """Delete the caller's session: its tokens stop working on every instance at once."""
-        await self.sessions.revoke(principal.user.id, principal.session_id)
-        await self.events.emit(
-            LOGOUT,
-            user_id=principal.user.id,
-            session_id=principal.session_id,
+        await self.revoke(
+            principal.user.id,
+            principal.session_id,
+            reason=LOGOUT_REASON,
             ip=client.ip if client else None,
         )
 
@@ -97,24 +150,19 @@ class SessionFlows(ServiceBase):
         if not refresh_token:
             raise NotAuthenticated()
         claims = self.tokens.verify(TokenKind.REFRESH, refresh_token)
-        if not await self.sessions.revoke(claims.sub, claims.sid):
+        if not await self.revoke(
+            claims.sub, claims.sid, reason=LOGOUT_REASON, ip=client.ip if client else None
+        ):
             raise SessionRevoked()
-        await self.events.emit(
-            LOGOUT, user_id=claims.sub, session_id=claims.sid, ip=client.ip if client else None
-        )
 
     async def logout_all(self, principal: Principal, client: ClientInfo | None = None) -> int:
         """Delete every session of the caller; how many were deleted."""
-        revoked = await self.sessions.revoke_all(principal.user.id)
-        await self.events.emit(
-            SESSIONS_REVOKED,
-            user_id=principal.user.id,
+        return await self.revoke_all(
+            principal.user.id,
+            reason="logout-all",
             session_id=principal.session_id,
             ip=client.ip if client else None,
-            reason="logout-all",
-            revoked=revoked,
         )
-        return revoked
 
     async def list_sessions(self, principal: Principal) -> list[SessionView]:
         """The caller's live sessions, oldest first, the current one marked."""
@@ -129,17 +177,10 @@ class SessionFlows(ServiceBase):
         Raises:
             NotFound: ``session_id`` is not a live session of the caller.
         """
-        if (
-            not session_id
-            or len(session_id) > 64
-            or not await self.sessions.revoke(principal.user.id, session_id)
+        if not await self.revoke(
+            principal.user.id,
+            session_id,
+            reason="revoked-by-user",
+            ip=client.ip if client else None,
         ):
             raise NotFound("No such session")
-        await self.events.emit(
-            SESSIONS_REVOKED,
-            user_id=principal.user.id,
-            session_id=session_id,
-            ip=client.ip if client else None,
-            reason="revoked-by-user",
-            revoked=1,
-        )

@@ -3,14 +3,18 @@
 Every key of a user shares the Cluster hash tag ``{<user id>}``, so each script touches a
 single slot and runs atomically on a single Redis or on Redis Cluster::
 
-    <prefix>:{<user id>}:s      hash, one to three fields per session     (TTL: latest exp)
-        <sid>                   "<iat>|<lifetime>|<jti>|<previous>"       (seconds: exp is
-                                                                          iat + lifetime)
+    <prefix>:{<user id>}:s      hash, one to three fields per session     (TTL: latest exp,
+                                and the user's credential epoch           or the epoch's own)
+        @                       "<epoch>": the user's credential epoch    (absent: 0)
+        <sid>                   "<iat>|<lifetime>|<jti>|<previous>[|<epoch>]"  (seconds: exp
+                                                                          is iat + lifetime;
+                                                                          no epoch: 0)
         <sid>.                  "<created>|<last used>|<ip>|<device>"     (ms; last used
                                                                           counts from iat)
         <sid>@                  "<ip>", only where the line above would pass 64 bytes with
                                 it (an address as long as IPv6's); its ip part is then empty
     <prefix>:{<user id>}:user   the cached user as JSON                   (TTL: user cache)
+    <prefix>:{<user id>}:onetime:<purpose>  the user's one-time tokens    (recovery/onetime.py)
 
 Every field and value stays under Redis's ``hash-max-listpack-value`` (64 bytes) and a user
 has at most a few dozen sessions, so the hash is kept as a compact *listpack*: a session
@@ -23,6 +27,12 @@ among the tokens authgate signed for this session, which is all the grace window
 Session ids contain no ``.`` or ``@``. Each figure is chosen to keep a session that has
 been refreshed, with a browser's device name and an IPv4 address, in the allocator's
 128-byte class.
+
+The credential epoch is the copy, in Redis, of the number the user store bumps at every
+credential change. A session is alive only while its own epoch is not older than the
+user's; a login opens its session only with the epoch it read together with the password
+it checked, and only if that epoch is still current; the change's last step
+(``advance_epoch.lua``) ends the sessions of older epochs and the user's one-time tokens.
 """
 
 from __future__ import annotations
@@ -45,6 +55,22 @@ def sessions_key(prefix: str, user_id: str) -> str:
 
 def user_key(prefix: str, user_id: str) -> str:
     return f"{prefix}:{{{user_id}}}:user"
+
+
+ONETIME_PURPOSES = ("reset", "verify", "change-email")
+
+
+def onetime_key(prefix: str, user_id: str, purpose: str) -> str:
+    """The hash of the user's outstanding one-time tokens of ``purpose``."""
+    return f"{prefix}:{{{user_id}}}:onetime:{purpose}"
+
+
+def epoch_of(session: str | None) -> int:
+    """The credential epoch a session's first field records (0 when it records none)."""
+    if not session:
+        return 0
+    parts = session.split("|")
+    return _number(parts[4]) if len(parts) > 4 else 0
 
 
 def device_of(user_agent: str) -> str:
@@ -77,11 +103,17 @@ def expires_at(session: str | None) -> int:
     return _number(iat) + _number(rest.partition("|")[0])
 
 
+def session_alive(session: str | None, user_epoch: str | None, now_s: int) -> bool:
+    """Whether a session (its first field) is unexpired and of the user's current epoch."""
+    return expires_at(session) > now_s and epoch_of(session) >= _number(user_epoch or "0")
+
+
 def session_infos(fields: dict[str, str], now_s: int) -> list[SessionInfo]:
     """The live sessions in a user's hash, oldest first."""
     sessions = []
+    epoch = fields.get("@")
     for sid, session in fields.items():
-        if "." in sid or "@" in sid or expires_at(session) <= now_s:
+        if "." in sid or "@" in sid or not session_alive(session, epoch, now_s):
             continue
         created, _, rest = fields.get(f"{sid}.", "").partition("|")
         last, _, rest = rest.partition("|")

@@ -63,9 +63,22 @@ class SessionStore(Protocol):
     """
 
     async def create(
-        self, user_id: str, sid: str, jti: str, iat: int, exp: int, client: ClientInfo
-    ) -> None:
-        """Start a session whose current refresh token is ``jti``."""
+        self,
+        user_id: str,
+        sid: str,
+        jti: str,
+        iat: int,
+        exp: int,
+        client: ClientInfo,
+        *,
+        epoch: int = 0,
+    ) -> bool:
+        """Start a session whose current refresh token is ``jti``, in the user's credential
+        ``epoch`` as read with the password (or factor) just checked.
+
+        Returns ``False`` (and opens nothing) when that epoch is no longer current: a
+        credential change raced the login.
+        """
         ...
 
     async def rotate(
@@ -91,6 +104,15 @@ class SessionStore(Protocol):
 
     async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
         """Delete all the user's sessions but ``keep_sid``; how many were deleted."""
+        ...
+
+    async def advance_epoch(
+        self, user_id: str, epoch: int, *, keep_sid: str | None = None, remember_seconds: int
+    ) -> int:
+        """The user's credentials changed and their epoch is now ``epoch``: in one atomic
+        step, end every session of an older epoch but ``keep_sid`` (moved to ``epoch``),
+        drop the user's one-time tokens and cached entry, and remember ``epoch`` for at
+        least ``remember_seconds``. Returns how many live sessions ended."""
         ...
 
     async def list(self, user_id: str) -> list[SessionInfo]:

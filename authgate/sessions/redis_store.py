@@ -18,7 +18,7 @@ from authgate.errors import ServiceUnavailable
 from authgate.sessions import layout
 from authgate.sessions.batch import CoalescingReader
 from authgate.sessions.connection import WaitingRedisCluster
-from authgate.sessions.layout import client_args, expires_at
+from authgate.sessions.layout import ONETIME_PURPOSES, client_args, session_alive
 from authgate.sessions.legacy import LegacySessions
 from authgate.sessions.protocol import (
     ClientInfo,
@@ -42,7 +42,9 @@ _SCRIPT_NAMES = (
     "revoke_session",
     "revoke_all_sessions",
     "adopt_sessions",
+    "advance_epoch",
 )
+STALE_EPOCH = -2  # create_session.lua: a credential change raced the login
 
 
 @lru_cache(maxsize=1024)
@@ -120,15 +122,37 @@ class RedisSessionStore:
     # -- SessionStore -----------------------------------------------------------------
 
     async def create(
-        self, user_id: str, sid: str, jti: str, iat: int, exp: int, client: ClientInfo
-    ) -> None:
-        dropped = await self._run(
-            "create_session",
-            [self.sessions_key(user_id)],
-            [sid, jti, iat, exp, self._now_ms(), *client_args(client), self._max_sessions],
+        self,
+        user_id: str,
+        sid: str,
+        jti: str,
+        iat: int,
+        exp: int,
+        client: ClientInfo,
+        *,
+        epoch: int = 0,
+    ) -> bool:
+        dropped = int(
+            await self._run(
+                "create_session",
+                [self.sessions_key(user_id)],
+                [
+                    sid,
+                    jti,
+                    iat,
+                    exp,
+                    self._now_ms(),
+                    *client_args(client),
+                    self._max_sessions,
+                    epoch,
+                ],
+            )
         )
-        if int(dropped) < 0:
+        if dropped == STALE_EPOCH:
+            return False
+        if dropped < 0:
             raise ServiceUnavailable("Session id already in use; try again")
+        return True
 
     async def rotate(
         self,
@@ -170,14 +194,17 @@ class RedisSessionStore:
         if self._lookup is None:  # a Cluster
             pipe = self.client.pipeline()
             for user_id, sid in checks:
-                pipe.hget(self.sessions_key(user_id), sid)
+                pipe.hmget(self.sessions_key(user_id), [sid, "@"])
                 pipe.get(self.user_key(user_id))
             if isinstance(self.client, WaitingRedisCluster):
                 async with self.client.slot():
                     flat = await pipe.execute()
             else:
                 flat = await pipe.execute()
-            return [(expires_at(flat[i]) > now_s, flat[i + 1]) for i in range(0, len(flat), 2)]
+            return [
+                (session_alive(flat[i][0], flat[i][1], now_s), flat[i + 1])
+                for i in range(0, len(flat), 2)
+            ]
         keys: list[str] = []
         for user_id, _ in checks:
             keys += (self.sessions_key(user_id), self.user_key(user_id))
@@ -200,6 +227,18 @@ class RedisSessionStore:
                 [keep_sid or "", self._now_ms()],
             )
         )
+
+    async def advance_epoch(
+        self, user_id: str, epoch: int, *, keep_sid: str | None = None, remember_seconds: int
+    ) -> int:
+        keys = [
+            self.sessions_key(user_id),
+            self.user_key(user_id),
+            *(layout.onetime_key(self._prefix, user_id, purpose) for purpose in ONETIME_PURPOSES),
+        ]
+        await self._adopt_legacy(user_id)
+        args = [epoch, keep_sid or "", self._now_ms(), remember_seconds * 1000]
+        return int(await self._run("advance_epoch", keys, args))
 
     async def list(self, user_id: str) -> list[SessionInfo]:
         await self._adopt_legacy(user_id)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -29,8 +30,15 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from authgate.errors import Conflict, FieldError, ServiceUnavailable
-from authgate.users.protocol import NewUser, ProfileChanges, User, UserPage, is_user_id
+from authgate.errors import Conflict, FieldError, ServiceUnavailable, email_taken
+from authgate.users.protocol import (
+    CredentialChange,
+    NewUser,
+    ProfileChanges,
+    User,
+    UserPage,
+    is_user_id,
+)
 
 # PostgreSQL's own default names, spelled out so that every database (SQLite too) has the
 # same constraint names and a later migration can refer to them
@@ -65,6 +73,7 @@ class UserRow(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    credential_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=_now, onupdate=_now
@@ -84,6 +93,7 @@ class UserRow(Base):
             roles=frozenset(row.role for row in self.role_rows),
             email_verified=self.email_verified,
             password_hash=self.password_hash,
+            credential_epoch=self.credential_epoch,
         )
 
 
@@ -117,10 +127,7 @@ async def _database_errors() -> AsyncIterator[None]:
     except IntegrityError as exc:
         detail = str(exc.orig).lower()
         if "email" in detail:
-            raise Conflict(
-                "Email is already registered",
-                errors=[FieldError("email", "is already registered")],
-            ) from None
+            raise email_taken() from None
         raise Conflict(
             "Username is already taken",
             errors=[FieldError("username", "is already taken")],
@@ -150,6 +157,7 @@ class SqlAlchemyUserStore:
             avatar_url=new_user.avatar_url,
             password_hash=new_user.password_hash,
             is_active=True,
+            credential_epoch=0,
             role_rows=[],
         )
         async with _database_errors(), self._sessions() as session, session.begin():
@@ -171,8 +179,36 @@ class SqlAlchemyUserStore:
             row = result.unique().scalar_one_or_none()
             return None if row is None else row.to_user()
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        await self._update(user_id, password_hash=password_hash)
+    async def set_password_hash(
+        self, user_id: str, password_hash: str, *, epoch: int | None = None
+    ) -> None:
+        where = () if epoch is None else (UserRow.credential_epoch == epoch,)
+        await self._update(user_id, *where, password_hash=password_hash)
+
+    async def change_credentials(
+        self, user_id: str, change: CredentialChange, *, epoch: int | None = None
+    ) -> int | None:
+        if not is_user_id(user_id):
+            return None
+        values: dict[str, Any] = {
+            "credential_epoch": UserRow.credential_epoch + 1,
+            "updated_at": _now(),
+        }
+        if change.password_hash is not None:
+            values["password_hash"] = change.password_hash
+        if change.email is not None:
+            values["email"] = change.email.lower()
+        if change.email_verified is not None:
+            values["email_verified"] = change.email_verified
+        if change.is_active is not None:
+            values["is_active"] = change.is_active
+        statement = update(UserRow).where(UserRow.id == uuid.UUID(user_id))
+        if epoch is not None:
+            statement = statement.where(UserRow.credential_epoch == epoch)
+        statement = statement.values(**values).returning(UserRow.credential_epoch)
+        async with _database_errors(), self._sessions() as session, session.begin():
+            new_epoch = (await session.execute(statement)).scalar_one_or_none()
+        return None if new_epoch is None else int(new_epoch)
 
     async def update_profile(self, user_id: str, changes: ProfileChanges) -> User | None:
         values: dict[str, Any] = {}
@@ -187,22 +223,11 @@ class SqlAlchemyUserStore:
     async def set_active(self, user_id: str, active: bool) -> bool:
         return await self._update(user_id, is_active=active)
 
-    async def mark_email_verified(self, user_id: str, email: str) -> bool:
-        if not is_user_id(user_id):
-            return False
-        statement = (
-            update(UserRow)
-            .where(UserRow.id == uuid.UUID(user_id), UserRow.email == email)
-            .values(email_verified=True, updated_at=_now())
-        )
-        async with _database_errors(), self._sessions() as session, session.begin():
-            result = await session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))
-
-    async def change_email(self, user_id: str, new_email: str) -> User | None:
-        if not await self._update(user_id, email=new_email.lower(), email_verified=True):
-            return None
-        return await self.get_by_id(user_id)
+    async def mark_email_verified(
+        self, user_id: str, email: str, *, epoch: int | None = None
+    ) -> bool:
+        where = () if epoch is None else (UserRow.credential_epoch == epoch,)
+        return await self._update(user_id, UserRow.email == email, *where, email_verified=True)
 
     async def delete(self, user_id: str) -> bool:
         if not is_user_id(user_id):
@@ -253,11 +278,11 @@ class SqlAlchemyUserStore:
         async with _database_errors(), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
-    async def _update(self, user_id: str, **values: Any) -> bool:
+    async def _update(self, user_id: str, *where: Any, **values: Any) -> bool:
         if not is_user_id(user_id):
             return False
         values["updated_at"] = _now()
-        statement = update(UserRow).where(UserRow.id == uuid.UUID(user_id)).values(**values)
+        statement = update(UserRow).where(UserRow.id == uuid.UUID(user_id), *where).values(**values)
         async with _database_errors(), self._sessions() as session, session.begin():
             result = await session.execute(statement)
         return bool(getattr(result, "rowcount", 0))

@@ -31,6 +31,8 @@ class User:
     roles: frozenset[str] = frozenset()
     email_verified: bool = False
     password_hash: str = field(default="", repr=False)
+    # bumped by every credential change (``CredentialChange``); read with the hash
+    credential_epoch: int = 0
 
     def public(self) -> dict[str, Any]:
         """The public user object of the API (camelCase, no hash; roles sorted)."""
@@ -88,6 +90,19 @@ class NewUser:
 
 
 @dataclass(frozen=True, slots=True)
+class CredentialChange:
+    """What a credential change writes with its new epoch; ``None`` leaves a field alone.
+
+    ``email_verified`` with no new ``email`` marks the current address verified.
+    """
+
+    password_hash: str | None = field(default=None, repr=False)
+    email: str | None = None
+    email_verified: bool | None = None
+    is_active: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ProfileChanges:
     """Fields to change on a user; ``None`` leaves a field alone."""
 
@@ -121,8 +136,21 @@ class UserStore(Protocol):
         """The user whose username or email is ``login`` (already lowercased), with hash."""
         ...
 
-    async def set_password_hash(self, user_id: str, password_hash: str) -> None:
-        """Replace the user's password hash."""
+    async def set_password_hash(
+        self, user_id: str, password_hash: str, *, epoch: int | None = None
+    ) -> None:
+        """Replace the user's password hash with one of the same password (a re-hash at a
+        newer cost), only while the credential epoch is ``epoch`` when it is given. Not a
+        credential change: a new password goes through ``change_credentials``."""
+        ...
+
+    async def change_credentials(
+        self, user_id: str, change: CredentialChange, *, epoch: int | None = None
+    ) -> int | None:
+        """Apply ``change`` and bump the user's credential epoch, in one atomic step, and
+        only if the epoch is still ``epoch`` (when given). Returns the new epoch, or
+        ``None`` when there is no such user or the epoch has moved on. ``Conflict`` if a
+        new e-mail address is taken."""
         ...
 
     async def update_profile(self, user_id: str, changes: ProfileChanges) -> User | None:
@@ -153,12 +181,11 @@ class UserPage:
 class EmailStore(UserStore, Protocol):
     """A ``UserStore`` that can verify and change e-mail addresses (recovery needs it)."""
 
-    async def mark_email_verified(self, user_id: str, email: str) -> bool:
-        """Mark the address verified if it is still the user's ``email``; whether it was."""
-        ...
-
-    async def change_email(self, user_id: str, new_email: str) -> User | None:
-        """Set a new, verified address (``Conflict`` if taken); the user, or ``None``."""
+    async def mark_email_verified(
+        self, user_id: str, email: str, *, epoch: int | None = None
+    ) -> bool:
+        """Mark the address verified if it is still the user's ``email`` (and the credential
+        epoch still ``epoch``, when given); whether it was."""
         ...
 
 

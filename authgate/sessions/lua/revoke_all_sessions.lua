@@ -1,4 +1,5 @@
--- Delete every session of one user (logout everywhere), optionally keeping one.
+-- Delete every session of one user (logout everywhere), optionally keeping one. The
+-- user's credential epoch (field '@') stays.
 -- KEYS[1] the user's sessions hash (layout: authgate/sessions/layout.py)
 -- ARGV[1] sid to keep, or ''  ARGV[2] now (ms)
 -- Returns the number of live sessions deleted.
@@ -8,7 +9,7 @@ local revoked = 0
 for i = 1, #fields, 2 do
   local field = fields[i]
   local sid = string.match(field, '^[^.@]*')
-  if sid ~= ARGV[1] then
+  if sid ~= ARGV[1] and field ~= '@' then
     if sid == field then
       local iat, lifetime = string.match(fields[i + 1], '^(%d+)|(%d+)|')
       if iat and (iat + lifetime) * 1000 > now then

@@ -5,14 +5,17 @@
 -- ARGV[5] new exp (s)  ARGV[6] now (ms)  ARGV[7] grace window (ms, 0 = off)
 -- ARGV[8] ip ('' when it has a field of its own)  ARGV[9] device  ARGV[10] ip for its
 -- own field, or ''
+-- A session of an older credential epoch than the user's is gone, like an expired one.
 -- Returns {'rotated', jti, iat, exp} | {'grace', current jti, iat, exp} | {'reused'} | {'missing'}
 local key, sid = KEYS[1], ARGV[1]
 local now = tonumber(ARGV[6])
 local grace = tonumber(ARGV[7])
-local session = redis.call('HGET', key, sid) or ''
-local iat, lifetime, jti, prev = string.match(session, '^(%d+)|(%d+)|([^|]*)|([^|]*)$')
+local found = redis.call('HMGET', key, sid, '@')
+local iat, lifetime, jti, prev, epoch =
+  string.match(found[1] or '', '^(%d+)|(%d+)|([^|]*)|([^|]*)|?(%d*)$')
 local exp = iat and iat + lifetime
-if not exp or exp * 1000 <= now then
+epoch = tonumber(epoch) or 0
+if not exp or exp * 1000 <= now or epoch < (tonumber(found[2]) or 0) then
   redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
   return {'missing'}
 end
@@ -26,7 +29,8 @@ local created, last = string.match(redis.call('HGET', key, sid .. '.') or '', '^
 if ARGV[2] == jti then
   local new_iat, new_exp = tonumber(ARGV[4]), tonumber(ARGV[5])
   redis.call('HSET', key,
-    sid, string.format('%d|%d|%s|%s', new_iat, new_exp - new_iat, ARGV[3], string.sub(jti, 1, 8)),
+    sid, string.format('%d|%d|%s|%s', new_iat, new_exp - new_iat, ARGV[3], string.sub(jti, 1, 8))
+      .. (epoch > 0 and string.format('|%d', epoch) or ''),
     sid .. '.', string.format('%d|%d|%s|%s', tonumber(created) or now, now - new_iat * 1000,
       ARGV[8], ARGV[9]))
   if ARGV[10] ~= '' then

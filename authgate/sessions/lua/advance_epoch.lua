@@ -1,0 +1,38 @@
+-- A credential change has moved the user to a new credential epoch (layout:
+-- authgate/sessions/layout.py): from this step on, every session of an older epoch is dead
+-- (the one the change keeps moves to the new epoch), every one-time token of the user is
+-- gone, and so is the cached user.
+-- KEYS[1] the user's sessions hash  KEYS[2] the cached user  KEYS[3..] the user's one-time
+-- token hashes
+-- ARGV[1] the new epoch  ARGV[2] sid to keep, or ''  ARGV[3] now (ms)  ARGV[4] how long
+-- the epoch is remembered at least (ms)
+-- Returns the number of live sessions ended.
+local key, keep = KEYS[1], ARGV[2]
+local now = tonumber(ARGV[3])
+local epoch = math.max(tonumber(redis.call('HGET', key, '@') or '0') or 0, tonumber(ARGV[1]))
+local fields = redis.call('HGETALL', key)
+local ended = 0
+for i = 1, #fields, 2 do
+  local sid = fields[i]
+  if not string.find(sid, '[.@]') then
+    local iat, lifetime, jti, prev, had =
+      string.match(fields[i + 1], '^(%d+)|(%d+)|([^|]*)|([^|]*)|?(%d*)$')
+    if sid == keep and iat then
+      redis.call('HSET', key, sid, string.format('%s|%s|%s|%s|%d', iat, lifetime, jti, prev, epoch))
+    elseif (tonumber(had) or 0) < epoch or not iat then
+      if iat and (iat + lifetime) * 1000 > now then
+        ended = ended + 1
+      end
+      redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
+    end
+  end
+end
+redis.call('HSET', key, '@', string.format('%d', epoch))
+local remember = now + tonumber(ARGV[4])
+if redis.call('PEXPIRETIME', key) < remember then
+  redis.call('PEXPIREAT', key, remember)
+end
+for k = 2, #KEYS do
+  redis.call('DEL', KEYS[k])
+end
+return ended
