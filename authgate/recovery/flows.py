@@ -4,7 +4,8 @@ e-mail address. No HTTP in here; ``authgate.recovery.routes`` is the thin layer 
 Mail is only ever queued on the outbox, so no answer waits for (or reveals anything
 through) the SMTP server. ``forgot_password`` does the same work whether or not the
 address has an account — the same lookup, the same counters, one token issued and one
-message rendered — and differs only in whether the message is queued.
+message rendered and queued, counted alike by the metrics — and differs only in whether
+the outbox delivers the message.
 """
 
 from __future__ import annotations
@@ -155,8 +156,8 @@ class RecoveryFlows:
         except CredentialsChanged:  # the account changed meanwhile: its link would not work
             real, token = False, ""
         message = self._render(RESET_PASSWORD, target.email, target, self.link("reset", token), ttl)
-        if real:  # rendered on both paths for the same cost; only a real one is queued
-            self.outbox.submit(message)
+        # rendered and queued on both paths alike; only a real one is delivered
+        self.outbox.submit(message, deliver=real)
         await self.service.events.emit(
             PASSWORD_RESET_REQUESTED, user_id=target.id if real else None, ip=client.ip
         )

@@ -9,6 +9,11 @@ So the answer a client gets never depends on how fast, or whether, the SMTP serv
 answers. The task also waits a short random moment before sending what has queued up,
 so the work of sending does not follow the request that asked for it (which would let
 a client time whether a mail went out).
+
+A flow that must not tell whether an address has an account (forgot-password) submits its
+message on both paths, with ``deliver=False`` on the one that has none: that message takes
+the same way through the queue and is counted alike (``mail_sent``), but never reaches
+the mailer, so neither the answer, nor the metrics, nor the worker's timing tell them apart.
 """
 
 from __future__ import annotations
@@ -48,13 +53,14 @@ class Outbox:
         self._attempts = attempts
         self._first_retry = first_retry_seconds
         self._jitter = jitter_seconds
-        self._queue: asyncio.Queue[MailMessage] = asyncio.Queue(max_queued)
+        self._queue: asyncio.Queue[tuple[MailMessage, bool]] = asyncio.Queue(max_queued)
         self._task: asyncio.Task[None] | None = None
 
-    def submit(self, message: MailMessage) -> None:
-        """Queue ``message`` for sending; returns at once."""
+    def submit(self, message: MailMessage, *, deliver: bool = True) -> None:
+        """Queue ``message`` for sending; returns at once. ``deliver=False``: a stand-in
+        that is counted like a sent mail and never sent (see the module's docstring)."""
         try:
-            self._queue.put_nowait(message)
+            self._queue.put_nowait((message, deliver))
         except asyncio.QueueFull:
             logger.error("mail not sent: the outbox is full (%s to %s)", message.kind, message.to)
 
@@ -74,8 +80,9 @@ class Outbox:
             await self._task
         self._task = None
         while not self._queue.empty():
-            message = self._queue.get_nowait()
-            logger.error("mail not sent: shut down first (%s to %s)", message.kind, message.to)
+            message, deliver = self._queue.get_nowait()
+            if deliver:
+                logger.error("mail not sent: shut down first (%s to %s)", message.kind, message.to)
 
     async def drain(self) -> None:
         """Wait until every queued message has been sent or given up on."""
@@ -88,9 +95,12 @@ class Outbox:
             await asyncio.sleep(random.uniform(0, self._jitter))
             while not self._queue.empty():
                 batch.append(self._queue.get_nowait())
-            for message in batch:
+            for message, deliver in batch:
                 try:
-                    await self._deliver(message)
+                    if deliver:
+                        await self._deliver(message)
+                    else:
+                        self._observer.mail_sent(message.kind)
                 finally:
                     self._queue.task_done()
 
