@@ -1,7 +1,7 @@
 """The pure ASGI middleware: token -> verify -> session alive? -> user -> scope.
 
-It authenticates every HTTP and WebSocket request that carries an access token (the
-``accessToken`` cookie, else ``Authorization: Bearer``) and refuses unauthenticated
+It authenticates every HTTP and WebSocket request that carries an access token
+(``Authorization: Bearer``, else the ``accessToken`` cookie) and refuses unauthenticated
 requests to protected route groups (401, or 403 without a required scope).
 ``RequireAuth`` protects a ``Mount``/``Router``.
 """
@@ -18,7 +18,13 @@ from starlette.websockets import WebSocketClose
 
 from authgate.clientip import client_ip, parse_networks
 from authgate.cookies import ACCESS_COOKIE
-from authgate.csrf import needs_origin_check, origin_allowed
+from authgate.csrf import (
+    ORIGIN_CHECK,
+    OriginCheck,
+    needs_origin_check,
+    normalize_origins,
+    origin_allowed,
+)
 from authgate.errors import (
     AuthgateError,
     ConfigError,
@@ -64,8 +70,14 @@ class Authenticator(Protocol):
 _ACCESS_COOKIE_BYTES = ACCESS_COOKIE.encode()
 
 
-def find_access_token(scope: Scope) -> str | None:
-    """The ``accessToken`` cookie, else the token of ``Authorization: Bearer <token>``."""
+def find_credential(scope: Scope) -> tuple[str | None, bool]:
+    """The request's access token and whether it came from the cookie: the token of
+    ``Authorization: Bearer <token>``, else the ``accessToken`` cookie.
+
+    The header wins: a request that sends both is authenticated by the header alone (the
+    cookie is not looked at, even when the header's token is refused), and is therefore
+    not subject to the CSRF origin check. The token and the CSRF decision come from here.
+    """
     # one pass over the raw headers (the first of each counts, as with Starlette's Headers)
     cookie: bytes | None = None
     authorization: bytes | None = None
@@ -75,18 +87,31 @@ def find_access_token(scope: Scope) -> str | None:
                 cookie = value
         elif name == b"authorization" and authorization is None:
             authorization = value
+    if authorization is not None:
+        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        token = token.strip()
+        if scheme.lower() == "bearer" and token and " " not in token:
+            return token, False
     # the cookie header is parsed only when it can hold the access cookie at all
     if cookie and _ACCESS_COOKIE_BYTES in cookie:
-        token = cookie_parser(cookie.decode("latin-1")).get(ACCESS_COOKIE)
-        if token:
-            return token
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.decode("latin-1").partition(" ")
-    token = token.strip()
-    if scheme.lower() == "bearer" and token and " " not in token:
-        return token
-    return None
+        cookie_token = cookie_parser(cookie.decode("latin-1")).get(ACCESS_COOKIE)
+        if cookie_token:
+            return cookie_token, True
+    return None, False
+
+
+def find_access_token(scope: Scope) -> str | None:
+    """The token of ``Authorization: Bearer <token>``, else the ``accessToken`` cookie."""
+    return find_credential(scope)[0]
+
+
+def _full_path(scope: Scope) -> str:
+    """The path with ``root_path`` (some servers hand it stripped), without a trailing slash."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and not path.startswith(root):
+        path = root + path
+    return path.rstrip("/") if len(path) > 1 else path
 
 
 def route_path(scope: Scope) -> str:
@@ -117,9 +142,12 @@ async def _refuse(
 class AuthMiddleware:
     """Authenticate each request and guard the ``protect`` route groups.
 
-    Unsafe requests (POST, PUT, PATCH, DELETE) that carry authgate's cookies must come
-    from the app's own origin or one of ``trusted_origins`` (else 403); requests
-    authenticated by an ``Authorization`` header alone are not subject to this.
+    Unsafe requests (POST, PUT, PATCH, DELETE) and WebSocket handshakes authenticated by
+    the ``accessToken`` cookie must come from the app's own origin or one of
+    ``trusted_origins`` (else 403); requests authenticated by ``Authorization: Bearer``
+    (which wins over the cookie) are not subject to this. ``POST`` to ``refresh-token`` and
+    ``logout`` under the refresh cookie's path are checked by those endpoints instead (they
+    alone know whether the refresh token comes from the body or from a cookie).
 
     Build it with ``gate=`` (``AuthMiddleware(app, gate=gate, protect=...)``, as
     ``gate.middleware()`` and ``gate.wrap()`` do) so it carries every setting of the gate;
@@ -166,7 +194,14 @@ class AuthMiddleware:
         self.app = app
         self.authenticator = authenticator
         self.groups = RouteGroups(protect)
-        self.trusted_origins = tuple(origin.rstrip("/").lower() for origin in trusted_origins)
+        self.trusted_origins = normalize_origins(trusted_origins)
+        # where the router's refresh and logout answer: the refresh cookie's path
+        cookie_path = settings.refresh_cookie_path.rstrip("/") if settings is not None else None
+        self.deferred_paths = (
+            frozenset({f"{cookie_path}/refresh-token", f"{cookie_path}/logout"})
+            if cookie_path is not None
+            else frozenset()
+        )
         if events is None:
             events = service.events if service is not None else SecurityEvents()
         if observer is None:
@@ -181,24 +216,46 @@ class AuthMiddleware:
     def is_protected(self, scope: Scope) -> bool:
         return self.groups.required(route_path(scope)) is not None
 
+    def _deferred_check(self, scope: Scope) -> OriginCheck | None:
+        """For a ``POST`` to the router's refresh or logout: the origin check to leave to it."""
+        if not (
+            self.deferred_paths
+            and scope["type"] == "http"
+            and scope["method"] == "POST"
+            and _full_path(scope) in self.deferred_paths
+        ):
+            return None
+        ip = client_ip(scope, self.trusted_proxies) or None
+        return OriginCheck(self.trusted_origins, route_path(scope), ip)
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
         scope[RENDERER_KEY] = render = self.render_error
-        if needs_origin_check(scope) and not origin_allowed(scope, self.trusted_origins):
-            _anonymous(scope)
-            await self.events.emit(
-                CSRF_REJECTED,
-                ip=client_ip(scope, self.trusted_proxies) or None,
-                path=route_path(scope),
-            )
-            self.observer.request(REQUEST_FORBIDDEN)
-            await _refuse(CsrfRejected(), scope, receive, send, render)
-            return
+        token, by_cookie = find_credential(scope)
+        deferred: OriginCheck | None = None
+        if needs_origin_check(scope, by_cookie=by_cookie) and not origin_allowed(
+            scope, self.trusted_origins
+        ):
+            deferred = self._deferred_check(scope)
+            if deferred is None:
+                _anonymous(scope)
+                await self.events.emit(
+                    CSRF_REJECTED,
+                    ip=client_ip(scope, self.trusted_proxies) or None,
+                    path=route_path(scope),
+                )
+                self.observer.request(REQUEST_FORBIDDEN)
+                await _refuse(CsrfRejected(), scope, receive, send, render)
+                return
+            # refresh or logout from a foreign origin: the endpoint goes by a refresh token in
+            # the body or refuses the request, never by this cookie (it is not even looked up)
+            token = None
+        elif scope["type"] == "http" and scope["method"] == "POST":
+            deferred = self._deferred_check(scope)
         failure: AuthgateError | None = None  # why a token was refused, if one was
         authenticated = False
-        token = find_access_token(scope)
         if token is not None:
             try:
                 principal = await self.authenticator.authenticate(token)
@@ -224,8 +281,16 @@ class AuthMiddleware:
                 self.observer.request(REQUEST_FORBIDDEN if forbidden else REQUEST_REJECTED)
                 await _refuse(error, scope, receive, send, render)
                 return
-        self.observer.request(REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS)
-        await self.app(scope, receive, send)
+        outcome = REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS
+        if deferred is None:
+            self.observer.request(outcome)
+            await self.app(scope, receive, send)
+            return
+        scope[ORIGIN_CHECK] = deferred
+        try:
+            await self.app(scope, receive, send)
+        finally:  # counted once the endpoint has decided on the origin
+            self.observer.request(REQUEST_FORBIDDEN if deferred.refused else outcome)
 
 
 class RequireAuth:

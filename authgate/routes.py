@@ -14,8 +14,17 @@ from starlette.types import Receive, Scope, Send
 from authgate.bodies import read_json_object
 from authgate.clientip import Network, client_ip, parse_networks
 from authgate.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cookies
+from authgate.csrf import (
+    ORIGIN_CHECK,
+    OriginCheck,
+    carries_token_cookie,
+    normalize_origins,
+    origin_allowed,
+)
 from authgate.devices import describe_device
-from authgate.errors import AuthgateError, NotAuthenticated
+from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated
+from authgate.events import CSRF_REJECTED
+from authgate.middleware import find_credential
 from authgate.principal import AuthenticatedUser
 from authgate.responses import ErrorRenderer, envelope, render_envelope
 from authgate.service import AuthService, Principal, SessionView, TokenPair
@@ -90,6 +99,7 @@ class AuthEndpoints:
         self.render = render_error
         self.settings = service.settings
         self.trusted_proxies = parse_networks(service.settings.trusted_proxies)
+        self.trusted_origins = normalize_origins(service.settings.trusted_origins)
 
     def client(self, request: Request) -> ClientInfo:
         return client_of(request, self.trusted_proxies)
@@ -114,9 +124,34 @@ class AuthEndpoints:
         )
         return response
 
+    async def _check_origin(self, request: Request) -> None:
+        """Refuse, as ``AuthMiddleware`` does, a request going by a cookie from a foreign
+        origin (with the middleware's check, when it left one in the scope).
+
+        Raises:
+            CsrfRejected: the origin is neither the app's own nor trusted.
+        """
+        check = request.scope.get(ORIGIN_CHECK)
+        if isinstance(check, OriginCheck):
+            if origin_allowed(request.scope, check.trusted_origins):
+                return
+            check.refused = True
+            ip, path = check.ip, check.path
+        else:  # no middleware in front
+            if origin_allowed(request.scope, self.trusted_origins):
+                return
+            ip, path = self.client(request).ip or None, request.url.path
+        await self.service.events.emit(CSRF_REJECTED, ip=ip, path=path)
+        raise CsrfRejected()
+
     async def refresh(self, request: Request) -> Response:
-        body_token = parse_refresh_token(await self._body(request, allow_empty=True))
-        token = request.cookies.get(REFRESH_COOKIE) or body_token
+        # the body's token wins over the cookie's, and needs no origin check: a cross-site
+        # page cannot put the victim's token in a body
+        token = parse_refresh_token(await self._body(request, allow_empty=True))
+        if not token:
+            if carries_token_cookie(request.scope):
+                await self._check_origin(request)
+            token = request.cookies.get(REFRESH_COOKIE)
         try:
             tokens = await self.service.refresh(token, self.client(request))
         except NotAuthenticated as exc:
@@ -131,14 +166,18 @@ class AuthEndpoints:
         # lenient on purpose: whatever else the body holds, logout still ends the session
         body = await self._body(request, allow_empty=True)
         body_token = body.get("refreshToken")
+        if not isinstance(body_token, str) or not body_token:
+            body_token = None
         user = request.scope.get("user")
+        by_bearer = isinstance(user, AuthenticatedUser) and not find_credential(request.scope)[1]
+        # Bearer, else the body's refresh token, else the cookies; only these are checked
+        if not by_bearer and body_token is None and carries_token_cookie(request.scope):
+            await self._check_origin(request)
         try:
-            if isinstance(user, AuthenticatedUser):
+            if isinstance(user, AuthenticatedUser) and (by_bearer or body_token is None):
                 await self.service.logout(user.principal, self.client(request))
-            else:  # the access token has expired: the refresh token names the session
-                refresh_token = request.cookies.get(REFRESH_COOKIE) or (
-                    body_token if isinstance(body_token, str) else None
-                )
+            else:  # no access token, or the body's refresh token: it names the session
+                refresh_token = body_token or request.cookies.get(REFRESH_COOKIE)
                 await self.service.logout_with_refresh_token(refresh_token, self.client(request))
         except NotAuthenticated as exc:
             response = self.render(request, exc)

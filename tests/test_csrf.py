@@ -2,7 +2,10 @@
 
 An unsafe request (POST, PUT, PATCH, DELETE) authenticated by authgate's cookies must come
 from the app's own origin (``http://testserver`` here) or a trusted one; anything else gets
-the 403 envelope and changes nothing. Bearer requests and safe methods are not subject to it.
+the 403 envelope and changes nothing. The check follows the credential the request is
+authenticated by, not the cookies' presence: Bearer requests (the header wins over the
+cookie), refreshes and logouts with the refresh token in the body (the body wins over the
+cookie), and safe methods are not subject to it.
 """
 
 from __future__ import annotations
@@ -14,18 +17,22 @@ from typing import Any
 import httpx
 import pytest
 from starlette.applications import Starlette
-from starlette.routing import WebSocketRoute
+from starlette.routing import Mount, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from authgate import AuthGate
 from authgate.errors import CsrfRejected
 from authgate.events import CSRF_REJECTED, SecurityEvent
+from authgate.tokens import TokenKind
 from tests.asgi import websocket_handshake
 from tests.conftest import (
+    CLIENT_IP,
     PASSWORD,
     Account,
     ClientFactory,
     GateFactory,
+    bearer,
+    login,
     register,
     register_and_login,
     unique_username,
@@ -290,19 +297,213 @@ async def test_cross_site_bearer_request_without_cookies_is_allowed(
     assert (await victim.client.get("/api/profile")).status_code == 401
 
 
-async def test_bearer_does_not_exempt_a_request_that_also_carries_the_cookie(
+async def test_bearer_wins_over_the_cookie_and_is_not_checked(
     victim: Victim, make_client: ClientFactory
 ) -> None:
+    # The header is the credential: the request acts as the Bearer token's owner, never as
+    # the cookie's, so the victim's cookie riding along gives a cross-site page nothing.
+    other = await register_and_login(make_client(victim.gate))
+
     response = await send(
         victim.client,
         "PATCH",
         "/api/settings",
-        headers={"Origin": EVIL_ORIGIN, "Authorization": f"Bearer {victim.account.access_token}"},
-        json={"fullName": "Hijacked"},
+        headers={"Origin": EVIL_ORIGIN, **bearer(other)},
+        json={"fullName": "Bearer Owner"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["id"] == other.id
+    assert not [event for event in victim.events if event.name == CSRF_REJECTED]
+    await assert_nothing_changed(victim, make_client)
+
+
+async def test_a_refused_bearer_token_does_not_fall_back_to_the_cookie(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    broken = {"Authorization": "Bearer not.a.token"}
+
+    protected = await send(
+        victim.client, "PATCH", "/api/settings", headers=broken, json={"fullName": "Hijacked"}
+    )
+    # nothing authenticates this logout but the cookies: it is checked like a cookie request
+    logout = await send(
+        victim.client, "POST", "/auth/logout", headers={**broken, "Origin": EVIL_ORIGIN}
+    )
+
+    assert protected.status_code == 401, protected.text
+    assert_refused(logout)
+    await assert_nothing_changed(victim, make_client)
+
+
+# -- the motivating cases: a generated API client that kept the cookies ------------------------
+
+
+async def test_a_bearer_logout_that_also_sends_the_cookie_needs_no_origin(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    # what a client generated from the OpenAPI document sends: Bearer, the cookies it kept
+    # from the login response, and no Origin
+    response = await send(
+        victim.client, "POST", "/auth/logout", headers=bearer(victim.account), drop=("Origin",)
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["success"] is True
+    assert not [event for event in victim.events if event.name == CSRF_REJECTED]
+    after = await make_client(victim.gate).get("/auth/me", headers=bearer(victim.account))
+    assert after.status_code == 401, after.text  # the session has ended
+
+
+@pytest.mark.parametrize("origin", [None, EVIL_ORIGIN], ids=["no-origin", "foreign-origin"])
+async def test_a_refresh_with_the_token_in_the_body_needs_no_origin_even_with_the_cookies(
+    victim: Victim, make_client: ClientFactory, origin: str | None
+) -> None:
+    # a cross-site page can neither put the victim's token in a body nor send JSON unasked
+    headers = {"Origin": origin} if origin else {}
+    response = await send(
+        victim.client,
+        "POST",
+        "/auth/refresh-token",
+        headers=headers,
+        drop=() if origin else ("Origin",),
+        json={"refreshToken": victim.account.refresh_token},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["refreshToken"] != victim.account.refresh_token
+    assert not [event for event in victim.events if event.name == CSRF_REJECTED]
+
+
+async def test_the_body_refresh_token_wins_over_the_cookie(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    second = await login(make_client(victim.gate), victim.account)  # another session
+
+    response = await send(
+        victim.client,
+        "POST",
+        "/auth/refresh-token",
+        drop=("Origin",),
+        json={"refreshToken": second.refresh_token},
+    )
+
+    assert response.status_code == 200, response.text
+    access_token = response.json()["data"]["accessToken"]
+    claims = victim.gate.service.tokens.verify(TokenKind.ACCESS, access_token)
+    assert claims.sid != victim.session_id
+    # the cookie's refresh token was not used: with no grace window it would now be refused
+    cookie_session = await make_client(victim.gate).post(
+        "/auth/refresh-token", json={"refreshToken": victim.account.refresh_token}
+    )
+    assert cookie_session.status_code == 200, cookie_session.text
+
+
+async def test_a_logout_with_the_token_in_the_body_needs_no_origin_and_ends_that_session(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    second = await login(make_client(victim.gate), victim.account)
+
+    response = await send(
+        victim.client,
+        "POST",
+        "/auth/logout",
+        drop=("Origin",),
+        json={"refreshToken": second.refresh_token},
+    )
+
+    assert response.status_code == 200, response.text
+    assert not [event for event in victim.events if event.name == CSRF_REJECTED]
+    # the body's session ended, not the one of the cookies (the body wins)
+    listed = await make_client(victim.gate).get("/auth/sessions", headers=bearer(victim.account))
+    assert [item["id"] for item in listed.json()["data"]] == [victim.session_id]
+
+
+# -- going by the cookies: still checked ---------------------------------------------------
+
+
+COOKIE_ONLY = {
+    "logout": ("POST", "/auth/logout", None),
+    "logout-body-without-token": ("POST", "/auth/logout", {}),
+    "logout-empty-body-token": ("POST", "/auth/logout", {"refreshToken": ""}),
+    "refresh": ("POST", "/auth/refresh-token", None),
+    "refresh-body-without-token": ("POST", "/auth/refresh-token", {}),
+    "patch-settings": ("PATCH", "/api/settings", {"fullName": "Hijacked"}),
+}
+
+
+@pytest.mark.parametrize("origin", [EVIL_ORIGIN, None], ids=["foreign-origin", "no-origin"])
+@pytest.mark.parametrize("name", list(COOKIE_ONLY))
+async def test_a_request_going_by_the_cookies_is_checked(
+    victim: Victim, make_client: ClientFactory, name: str, origin: str | None
+) -> None:
+    method, path, body = COOKIE_ONLY[name]
+    response = await send(
+        victim.client,
+        method,
+        path,
+        headers={"Origin": origin} if origin else {},
+        drop=() if origin else ("Origin",),
+        json=body,
     )
 
     assert_refused(response)
     await assert_nothing_changed(victim, make_client)
+    rejected = [event for event in victim.events if event.name == CSRF_REJECTED]
+    assert [(event.ip, event.detail["path"]) for event in rejected] == [(CLIENT_IP, path)]
+
+
+async def test_a_logout_with_only_the_refresh_cookie_from_a_foreign_origin_is_refused(
+    victim: Victim, make_client: ClientFactory
+) -> None:
+    # what a browser sends once the access cookie has expired
+    response = await send(
+        make_client(victim.gate),
+        "POST",
+        "/auth/logout",
+        headers={"Origin": EVIL_ORIGIN, "Cookie": f"refreshToken={victim.account.refresh_token}"},
+    )
+
+    assert_refused(response)
+    await assert_nothing_changed(victim, make_client)
+
+
+async def test_the_endpoints_check_the_refresh_cookie_without_the_middleware(
+    gate: AuthGate, make_client: ClientFactory
+) -> None:
+    account = await register_and_login(make_client(gate))
+    app = Starlette(routes=[Mount("/auth", app=gate.router())])
+    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 4711))
+    cookie = {"Cookie": f"refreshToken={account.refresh_token}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        refused = await client.post(
+            "/auth/refresh-token", headers={**cookie, "Origin": EVIL_ORIGIN}
+        )
+        allowed = await client.post("/auth/refresh-token", headers={**cookie, "Origin": OWN_ORIGIN})
+
+    assert_refused(refused)
+    assert allowed.status_code == 200, allowed.text
+
+
+async def test_away_from_the_refresh_cookie_path_the_middleware_checks_the_access_cookie(
+    victim: Victim,
+) -> None:
+    # Only at the refresh cookie's path does the middleware leave refresh and logout to the
+    # endpoints; a router mounted elsewhere gets the plain cookie check (fail closed).
+    app = Starlette(
+        routes=[Mount("/elsewhere", app=victim.gate.router())],
+        middleware=[victim.gate.middleware()],
+    )
+    transport = httpx.ASGITransport(app=app, client=(CLIENT_IP, 4711))
+    cookie = {"Cookie": f"accessToken={victim.account.access_token}"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        response = await client.post(
+            "/elsewhere/refresh-token",
+            headers={**cookie, "Origin": EVIL_ORIGIN},
+            json={"refreshToken": victim.account.refresh_token},
+        )
+
+    assert_refused(response)
 
 
 @pytest.mark.parametrize("path", ["/api/profile", "/auth/me", "/auth/sessions"])
@@ -406,3 +607,20 @@ async def test_a_cookie_websocket_from_the_apps_own_origin_is_authenticated(
 
     assert [message["type"] for message in sent][:2] == ["websocket.accept", "websocket.send"]
     assert sent[1]["text"] == account.id
+
+
+async def test_a_bearer_websocket_is_not_checked_and_is_its_owner_s_not_the_cookie_s(
+    gate: AuthGate, make_client: ClientFactory
+) -> None:
+    cookie_owner = await register_and_login(make_client(gate))
+    bearer_owner = await register_and_login(make_client(gate))
+    headers = [
+        (b"cookie", f"accessToken={cookie_owner.access_token}".encode()),
+        (b"authorization", f"Bearer {bearer_owner.access_token}".encode()),
+        (b"origin", EVIL_ORIGIN.encode()),
+    ]
+
+    sent = await websocket_handshake(websocket_app(gate), "/ws", headers)
+
+    assert [message["type"] for message in sent][:2] == ["websocket.accept", "websocket.send"]
+    assert sent[1]["text"] == bearer_owner.id
