@@ -1,12 +1,16 @@
 """Security events: emitted through ``logging`` with structured fields, and to async hooks.
 
 An event carries who and where (user id, session id, client IP) and never a token, a hash
-or a password. Logged on the ``authgate.security`` logger with ``extra={"event": name, ...}``.
+or a password. Logged on the ``authgate.security`` logger with ``extra={"event": name, ...}``
+and the message ``key=value ...``, where every value is escaped (``log_value``): a path, a
+user agent or a username from a request never puts a CR, an LF or any other control
+character in a log line, so it can neither forge a line nor hide one.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +37,50 @@ EMAIL_VERIFIED = "email.verified"
 EMAIL_CHANGE_REQUESTED = "email.change_requested"
 EMAIL_CHANGED = "email.changed"
 RECOVERY_THROTTLED = "recovery.throttled"
+
+_SPECIAL = re.compile(r'[ "\\=]')
+_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_char(char: str) -> str:
+    escaped = _ESCAPES.get(char)
+    if escaped is not None:
+        return escaped
+    if char.isprintable():
+        return char
+    code = ord(char)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with backslash escapes for ``\\``, ``"`` and every character that is not
+    printable (CR, LF, tab, other control characters, U+2028, ...); unchanged when every
+    character is printable."""
+    if text.isprintable():
+        return text
+    return "".join(map(_escape_char, text))
+
+
+def log_value(value: object) -> str:
+    """``value`` as it goes into a ``key=value`` log line.
+
+    Bare when it is printable and holds no space, ``"``, ``\\`` or ``=``; else in double
+    quotes, with backslash escapes for ``"``, ``\\`` and every non-printable character. No
+    CR, LF or other control character is ever left in the result.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if text and text.isprintable() and _SPECIAL.search(text) is None:
+        return text
+    return '"' + "".join(map(_escape_char, text)) + '"'
+
+
+def _log_field(value: Any) -> Any:
+    # the record's attributes, for a formatter that prints them (%(path)s): no control
+    # character in a string either
+    return escape_controls(value) if isinstance(value, str) else value
+
 
 _WARNINGS = {
     LOGIN_FAILED,
@@ -89,8 +137,14 @@ class SecurityEvents:
         event = SecurityEvent(name, user_id, session_id, ip, detail)
         level = logging.WARNING if name in _WARNINGS else logging.INFO
         fields = event.fields()
-        summary = " ".join(f"{key}={value}" for key, value in fields.items() if value is not None)
-        logger.log(level, "%s", summary, extra=fields)
+        # the one place request-derived values (path, ip, user agent, ...) reach the log
+        summary = " ".join(
+            f"{log_value(key)}={log_value(value)}"
+            for key, value in fields.items()
+            if value is not None
+        )
+        extra = {key: _log_field(value) for key, value in fields.items()}
+        logger.log(level, "%s", summary, extra=extra)
         for hook in self.hooks:
             try:
                 await hook(event)

@@ -26,6 +26,8 @@ from authgate.events import (
     USER_DEACTIVATED,
     USER_DELETED,
     SecurityEvent,
+    SecurityEvents,
+    log_value,
 )
 from tests.conftest import (
     CLIENT_IP,
@@ -407,3 +409,90 @@ async def test_a_failing_hook_does_not_fail_the_request(
     assert LOGIN_SUCCEEDED in failures[0].getMessage()
     assert failures[0].exc_info is not None
     assert "the SIEM is down" in caplog.text
+
+
+# -- request-derived values never forge or hide a log line -------------------------------------
+
+CONTROL_CHARACTERS = ["\n", "\r", "\r\n", "\x00", "\x1b[31m", "\t", "\x7f", "\x85", "\u2028"]
+
+
+@pytest.mark.parametrize(
+    ("value", "logged"),
+    [
+        ("plain", "plain"),
+        ("/auth/login", "/auth/login"),
+        ("203.0.113.7", "203.0.113.7"),
+        (3, "3"),
+        ("José", "José"),
+        ("", '""'),
+        ("two words", '"two words"'),
+        ("a=b", '"a=b"'),
+        ('say "hi"', '"say \\"hi\\""'),
+        ("back\\slash", '"back\\\\slash"'),
+        ("x\ny", '"x\\ny"'),
+        ("x\r\nevent=login.succeeded", '"x\\r\\nevent=login.succeeded"'),
+        ("nul\x00", '"nul\\x00"'),
+        ("\x1b[31mred", '"\\x1b[31mred"'),
+        ("line\u2028separator", '"line\\u2028separator"'),
+        ("next\x85line", '"next\\x85line"'),
+    ],
+)
+def test_log_value_escapes_what_could_break_a_line(value: object, logged: str) -> None:
+    assert log_value(value) == logged
+
+
+@pytest.mark.parametrize("control", CONTROL_CHARACTERS)
+async def test_no_logged_value_carries_a_control_character(
+    control: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="authgate.security")
+    caplog.clear()
+    events = SecurityEvents()
+    forged = f"x{control}event=login.succeeded user_id=admin"
+
+    await events.emit(
+        LOGIN_FAILED, user_id=forged, ip=forged, path=forged, **{f"k{control}": forged}
+    )
+
+    (record,) = security_records(caplog)
+    line = logging.Formatter("%(levelname)s %(name)s %(message)s %(path)s").format(record)
+    assert all(char.isprintable() for char in line), repr(line)
+    assert len(line.splitlines()) == 1
+    # nothing reads as a second event: the forged "event=" is inside one quoted value
+    assert record.getMessage().count(" event=") == 0
+    assert record.getMessage().startswith(f"event={LOGIN_FAILED} ")
+
+
+async def test_a_forged_newline_in_the_path_stays_in_one_log_line(
+    gate_with_hooks: GateWithHooks,
+    recorder: Recorder,
+    make_client: ClientFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = await gate_with_hooks(recorder)
+    client = make_client(gate)
+    client.cookies.set("accessToken", "from-a-cookie")
+    caplog.set_level(logging.INFO, logger="authgate.security")
+    caplog.clear()
+
+    response = await client.post(
+        "/auth/x%0D%0Aevent=login.succeeded%20user_id=admin",
+        headers={"Origin": "https://evil.example"},
+    )
+
+    assert response.status_code == 403
+    (record,) = security_records(caplog)
+    assert record.__dict__["event"] == CSRF_REJECTED
+    message = record.getMessage()
+    assert "\n" not in message
+    assert "\r" not in message
+    assert 'path="/auth/x\\r\\nevent=login.succeeded user_id=admin"' in message
+    assert "\n" not in record.__dict__["path"]
+    assert "\r" not in record.__dict__["path"]
+    csrf_lines = [line for line in caplog.text.splitlines() if "event=" in line]
+    assert len(csrf_lines) == 1
+    assert CSRF_REJECTED in csrf_lines[0]
+    # the hooks get the path as it was: escaping is for the log line
+    assert recorder.one(CSRF_REJECTED).detail["path"] == (
+        "/auth/x\r\nevent=login.succeeded user_id=admin"
+    )
