@@ -115,11 +115,72 @@ async def test_the_example_serves_a_valid_openapi_31_document(client: httpx.Asyn
         {"bearerAuth": []},
         {"accessTokenCookie": []},
     ]
-    assert "security" not in document["paths"]["/auth/login"]["post"]
+    assert document["paths"]["/auth/login"]["post"]["security"] == []
     login_body = document["paths"]["/auth/login"]["post"]["requestBody"]
     assert login_body["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/AuthLoginRequest"
     }
+
+
+ACCESS: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"accessTokenCookie": []}]
+# {}: no scheme, the refresh token in the body
+REFRESH: list[dict[str, list[str]]] = [{"refreshTokenCookie": []}, {}]
+
+
+def test_every_operation_lists_the_credentials_it_accepts(gate: AuthGate) -> None:
+    document = auth_openapi(gate.router().routes)
+    validate(document)
+    paths = document["paths"]
+    scheme = document["components"]["securitySchemes"]["refreshTokenCookie"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "cookie", "refreshToken")
+    assert paths["/auth/refresh-token"]["post"]["security"] == REFRESH
+    assert paths["/auth/logout"]["post"]["security"] == [*ACCESS, *REFRESH]
+    for op in auth_operations(gate.router().routes):
+        operation = paths["/auth" + op.path][op.method.lower()]
+        if op.authenticated:
+            assert operation["security"] == ACCESS, op.operation_id
+        elif op.operation_id not in ("refreshToken", "logout"):
+            assert operation["security"] == [], op.operation_id  # public
+        every_scheme = {name for entry in operation["security"] for name in entry}
+        assert every_scheme <= set(document["components"]["securitySchemes"])
+
+
+def test_the_descriptions_say_which_requests_need_an_origin(gate: AuthGate) -> None:
+    document = auth_openapi(gate.router().routes)
+    for op in auth_operations(gate.router().routes):
+        operation = document["paths"]["/auth" + op.path][op.method.lower()]
+        description = operation.get("description", "")
+        if "403" not in operation["responses"]:
+            continue
+        assert "origin" in description, op.operation_id
+        if op.authenticated or op.operation_id == "logout":
+            assert "`Authorization: Bearer`" in description, op.operation_id
+            assert "needs no `Origin`" in description, op.operation_id
+        if op.operation_id in ("refreshToken", "logout"):
+            assert "A refresh token in the body" in description, op.operation_id
+    bearer_scheme = document["components"]["securitySchemes"]["bearerAuth"]
+    assert "needs no `Origin`" in bearer_scheme["description"]
+
+
+async def test_what_the_descriptions_promise_about_origin_holds(
+    gate: AuthGate, make_client: ClientFactory
+) -> None:
+    # every unsafe endpoint taking an access token, with Bearer, the kept cookies, no Origin:
+    # never the 403 of the origin check
+    for op in auth_operations(gate.router().routes):
+        if op.method == "GET" or not (op.authenticated or op.operation_id == "logout"):
+            continue
+        client = make_client(gate)
+        account = await register_and_login(client)  # the client keeps the cookies
+        request = client.build_request(
+            op.method,
+            "/auth" + op.path.replace("{session_id}", "x"),
+            headers={"Authorization": f"Bearer {account.access_token}"},
+            json={},
+        )
+        request.headers.pop("Origin")
+        response = await client.send(request)
+        assert response.status_code != 403, (op.operation_id, response.text)
 
 
 def test_every_route_of_the_router_is_documented(gate: AuthGate) -> None:

@@ -18,13 +18,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
-from authgate.openapi.operations import OPERATIONS, Operation
+from authgate.openapi.operations import (
+    ACCESS_TOKEN,
+    CSRF,
+    OPERATIONS,
+    REFRESH_TOKEN,
+    Operation,
+)
 from authgate.openapi.schemas import SCHEMAS, Schema, ref, success_envelope
 
 __all__ = [
     "BEARER_SCHEME",
     "COOKIE_SCHEME",
     "OPERATIONS",
+    "REFRESH_COOKIE_SCHEME",
     "Operation",
     "auth_components",
     "auth_openapi",
@@ -36,20 +43,51 @@ __all__ = [
 
 BEARER_SCHEME = "bearerAuth"
 COOKIE_SCHEME = "accessTokenCookie"
+REFRESH_COOKIE_SCHEME = "refreshTokenCookie"
 SECURITY_SCHEMES: dict[str, Schema] = {
     BEARER_SCHEME: {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "The `accessToken` of the login response, as `Authorization: Bearer`.",
+        "description": (
+            "The `accessToken` of the login response, as `Authorization: Bearer`. Wins over "
+            "the cookie; a request authenticated by it needs no `Origin`."
+        ),
     },
     COOKIE_SCHEME: {
         "type": "apiKey",
         "in": "cookie",
         "name": ACCESS_COOKIE,
-        "description": "Set by login and refresh (HttpOnly). Unsafe requests must send Origin.",
+        "description": (
+            "Set by login and refresh (HttpOnly). An unsafe request authenticated by it must "
+            "come from the app's own or a trusted origin (`Origin`, else `Referer`)."
+        ),
+    },
+    REFRESH_COOKIE_SCHEME: {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": REFRESH_COOKIE,
+        "description": (
+            "Set by login and refresh (HttpOnly, Path of the auth endpoints). A request going "
+            "by it must come from the app's own or a trusted origin; a refresh token sent in "
+            "the body instead wins over it and needs no `Origin`."
+        ),
     },
 }
+# How each kind of credential is checked against cross-site requests, for the descriptions.
+_BEARER_NO_ORIGIN = (
+    "A request authenticated by `Authorization: Bearer` (which wins over the cookie) needs "
+    "no `Origin`."
+)
+_BODY_NO_ORIGIN = "A refresh token in the body (which wins over the cookie) needs no `Origin`."
+_COOKIE_ORIGIN = (
+    "A request going by a cookie must come from the app's own or a trusted origin "
+    "(`Origin`, else `Referer`), else 403."
+)
+_ACCESS_COOKIE_ORIGIN = (
+    "Sent with the `accessToken` cookie (and no Bearer token), it must come from the app's "
+    "own or a trusted origin, else 403."
+)
 _ERRORS: dict[int, tuple[str, str]] = {
     400: ("AuthBadRequest", "Invalid body: `errors` lists every field problem"),
     401: ("AuthUnauthorized", "Not authenticated (`WWW-Authenticate: Bearer`)"),
@@ -123,8 +161,9 @@ def _operation(op: Operation) -> Schema:
             },
         },
     }
-    if op.description:
-        document["description"] = op.description
+    description = " ".join(part for part in (op.description, _csrf_note(op)) if part)
+    if description:
+        document["description"] = description
     if "{session_id}" in op.path:
         document["parameters"] = [
             {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
@@ -134,12 +173,37 @@ def _operation(op: Operation) -> Schema:
             "required": op.body_required,
             "content": {"application/json": {"schema": ref(op.body)}},
         }
-    schemes: list[Schema] = [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
-    if op.authenticated:
-        document["security"] = schemes
-    elif op.operation_id == "logout":  # the session may be named by the refresh token
-        document["security"] = [*schemes, {}]
+    document["security"] = _security(op)
     return document
+
+
+def _credentials(op: Operation) -> tuple[str, ...]:
+    return (ACCESS_TOKEN, *op.credentials) if op.authenticated else op.credentials
+
+
+def _security(op: Operation) -> list[Schema]:
+    """The credentials ``op`` accepts (any one of them); ``[]`` for a public endpoint."""
+    credentials = _credentials(op)
+    security: list[Schema] = []
+    if ACCESS_TOKEN in credentials:
+        security += [{BEARER_SCHEME: []}, {COOKIE_SCHEME: []}]
+    if REFRESH_TOKEN in credentials:
+        # {}: no scheme, the refresh token in the body (AuthRefreshRequest)
+        security += [{REFRESH_COOKIE_SCHEME: []}, {}]
+    return security
+
+
+def _csrf_note(op: Operation) -> str:
+    """Which requests of ``op`` the origin check applies to (those that can get its 403)."""
+    if CSRF not in op.errors:
+        return ""
+    credentials = _credentials(op)
+    if not credentials:
+        return _ACCESS_COOKIE_ORIGIN
+    notes = [_BEARER_NO_ORIGIN] if ACCESS_TOKEN in credentials else []
+    if REFRESH_TOKEN in credentials:
+        notes.append(_BODY_NO_ORIGIN)
+    return " ".join([*notes, _COOKIE_ORIGIN])
 
 
 def auth_paths(routes: Iterable[BaseRoute], prefix: str = "/auth") -> dict[str, Schema]:

@@ -16,8 +16,13 @@ from authgate.openapi.schemas import Schema, ref
 UNAVAILABLE = 503
 # A body is read: not JSON / wrong fields, too large, not application/json.
 BODY_ERRORS = (400, 413, 415)
-# An unsafe request carrying authgate's cookies from a foreign origin.
+# An unsafe request authenticated by one of authgate's cookies, from a foreign origin.
 CSRF = 403
+# What an operation can authenticate by (``Operation.credentials``): an access token
+# (``Authorization: Bearer``, which wins, else the ``accessToken`` cookie), or a refresh token
+# (the body's ``refreshToken``, which wins, else the ``refreshToken`` cookie).
+ACCESS_TOKEN = "access"  # noqa: S105 - a kind of credential
+REFRESH_TOKEN = "refresh"  # noqa: S105 - a kind of credential
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +40,8 @@ class Operation:
         body: the request body's component schema, if it takes one.
         body_required: whether the body must be sent.
         authenticated: whether it needs an access token (cookie or Bearer).
+        credentials: what it can authenticate by without needing it (``ACCESS_TOKEN``,
+            ``REFRESH_TOKEN``); ``authenticated`` implies ``ACCESS_TOKEN``.
         cookies: ``"set"`` when it sets both token cookies, ``"clear"`` when it clears them.
         description: more words for the interactive docs.
         also_ok: other success statuses, whose ``data`` is ``null``.
@@ -50,6 +57,7 @@ class Operation:
     body: str | None = None
     body_required: bool = True
     authenticated: bool = False
+    credentials: tuple[str, ...] = ()
     cookies: str = ""
     description: str = ""
     also_ok: tuple[int, ...] = ()
@@ -97,9 +105,10 @@ OPERATIONS: tuple[Operation, ...] = (
         _errors(*BODY_ERRORS, 401, CSRF),
         body="AuthRefreshRequest",
         body_required=False,
+        credentials=(REFRESH_TOKEN,),
         cookies="set",
         description=(
-            "The refresh token comes from the `refreshToken` cookie, else the body. A reused "
+            "The refresh token comes from the body, else the `refreshToken` cookie. A reused "
             "refresh token revokes its whole session. A 401 clears the cookies."
         ),
     ),
@@ -113,10 +122,12 @@ OPERATIONS: tuple[Operation, ...] = (
         _errors(*BODY_ERRORS, 401, CSRF),
         body="AuthRefreshRequest",
         body_required=False,
+        credentials=(ACCESS_TOKEN, REFRESH_TOKEN),
         cookies="clear",
         description=(
-            "Authenticated, or (once the access token has expired) the refresh token in its "
-            "cookie or the body names the session. Clears the cookies, also on 401."
+            "The session is named by the Bearer access token, else by the refresh token in "
+            "the body, else by the `accessToken` cookie, else by the `refreshToken` cookie "
+            "(once the access token has expired). Clears the cookies, also on 401."
         ),
     ),
     Operation(

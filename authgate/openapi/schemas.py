@@ -140,7 +140,7 @@ SCHEMAS: dict[str, Schema] = {
     "AuthRefreshRequest": _object(
         {"refreshToken": _TOKEN},
         [],
-        description="Optional: the `refreshToken` cookie wins over the body.",
+        description="Optional: the body's `refreshToken` wins over the cookie.",
     ),
     "AuthChangePasswordRequest": _object(
         {"currentPassword": _CURRENT_PASSWORD, "newPassword": _PASSWORD},
