@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -16,11 +18,19 @@ from starlette.staticfiles import StaticFiles
 from app_example.headers import SecurityHeaders
 from authgate import AuthGate, Settings, envelope, principal_of
 from authgate.bodies import read_json_object
+from authgate.errors import FieldError, ValidationError
 from authgate.openapi import auth_openapi, openapi_route
 from authgate.routes import in_envelope
-from authgate.validation import parse_profile_update
+from authgate.validation import MAX_LOGIN, parse_profile_update
 
 STATIC = Path(__file__).parent / "static"
+ADMIN_ROLE = "admin"
+# Who may pass where (the middleware's ``protect``): ``/api`` needs a login, ``/admin``
+# the admin role (401 without a login, 403 without the role).
+PROTECT = {"/api": [], "/admin": [ADMIN_ROLE]}
+USERS_PAGE = 20  # the default ``limit`` of GET /admin/users
+MAX_USERS_PAGE = 100
+_LIMIT = re.compile(r"[0-9]{1,3}")
 
 
 def api_routes(gate: AuthGate) -> list[Route]:
@@ -41,6 +51,43 @@ def api_routes(gate: AuthGate) -> list[Route]:
         Route("/api/profile", in_envelope(profile), methods=["GET"]),
         Route("/api/settings", in_envelope(settings), methods=["PATCH"]),
     ]
+
+
+def parse_user_listing(query: QueryParams) -> tuple[int, str | None]:
+    """The ``limit`` (1 to ``MAX_USERS_PAGE``, default ``USERS_PAGE``) and the ``after``
+    cursor (a username; empty or absent: from the start) of ``GET /admin/users``.
+
+    Raises:
+        ValidationError: either is malformed (a 400 with the field's error).
+    """
+    errors = []
+    limit = USERS_PAGE
+    text = query.get("limit")
+    if text is not None:
+        if _LIMIT.fullmatch(text) and 1 <= int(text) <= MAX_USERS_PAGE:
+            limit = int(text)
+        else:
+            errors.append(FieldError("limit", f"must be a whole number from 1 to {MAX_USERS_PAGE}"))
+    after = query.get("after") or None
+    # the store compares it with usernames: no control character (PostgreSQL refuses NUL)
+    if after is not None and (len(after) > MAX_LOGIN or not after.isprintable()):
+        errors.append(FieldError("after", "must be a username from a previous page's next"))
+    if errors:
+        raise ValidationError("Invalid query parameters", errors=errors)
+    return limit, after
+
+
+def admin_routes(gate: AuthGate) -> list[Route]:
+    """``/admin``: for users with the admin role only (the middleware's ``protect``)."""
+    accounts = gate.accounts
+
+    async def users(request: Request) -> Response:
+        limit, after = parse_user_listing(request.query_params)
+        page = await accounts.list_users(limit=limit, after=after)
+        data = {"users": [user.public() for user in page.users], "next": page.next_after}
+        return envelope(200, data, "Users")
+
+    return [Route("/admin/users", in_envelope(users), methods=["GET"])]
 
 
 def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -> Starlette:
@@ -65,6 +112,7 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
         routes=[
             # the API first: most requests are for it, and Starlette tries routes in order
             *api_routes(gate),
+            *admin_routes(gate),
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             gate.jwks_route(),
@@ -74,7 +122,7 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
             Mount("/static", app=StaticFiles(directory=STATIC), name="static"),
         ],
         # the security headers outermost: every response gets them, errors included
-        middleware=[Middleware(SecurityHeaders), gate.middleware(protect=["/api"])],
+        middleware=[Middleware(SecurityHeaders), gate.middleware(protect=PROTECT)],
         exception_handlers=gate.exception_handlers,
         lifespan=lifespan,
     )

@@ -207,6 +207,7 @@
     $('#sessions-body').replaceChildren();
     $('#sessions-table').hidden = true;
     $('#sessions-message').textContent = '';
+    hideUsers();
     showStatus(message, 'error');
   }
 
@@ -243,6 +244,12 @@
     $('#logged-out-view').hidden = true;
     $('#logged-in-view').hidden = false;
     loadSessions();
+    if (Array.isArray(user.roles) && user.roles.includes('admin')) {
+      $('#users-section').hidden = false;
+      loadUsers();
+    } else {
+      hideUsers();
+    }
   }
 
   /** Load the profile; show the logged-in view, or the logged-out one on 401. */
@@ -343,6 +350,67 @@
     }
   }
 
+  // ---- Users (admins only) ------------------------------------------------------------
+
+  const USERS_PAGE = 20;
+  let usersNext = null; // the cursor of the next page, null at the end
+
+  /** Hide and empty the users list (logged out, or not an admin). */
+  function hideUsers() {
+    usersNext = null;
+    $('#users-section').hidden = true;
+    $('#users-body').replaceChildren();
+    $('#users-table').hidden = true;
+    $('#users-more').hidden = true;
+    $('#users-message').textContent = '';
+  }
+
+  function userRow(user) {
+    const row = element('tr');
+    const roles = Array.isArray(user.roles) && user.roles.length ? user.roles.join(', ') : '—';
+    row.append(
+      cell('Username', user.username, 'mono'),
+      cell('Full name', user.fullName || '—'),
+      cell('Email', user.email || '—'),
+      cell('Roles', roles),
+      cell('Member since', formatTime(user.createdAt), 'time'),
+    );
+    return row;
+  }
+
+  /** Load the first page of users, or (`more`) the page after the ones on screen. */
+  async function loadUsers(more = false) {
+    const message = $('#users-message');
+    const table = $('#users-table');
+    const tbody = $('#users-body');
+    const moreButton = $('#users-more');
+    let path = `/admin/users?limit=${USERS_PAGE}`;
+    if (more && usersNext !== null) path += `&after=${encodeURIComponent(usersNext)}`;
+    message.textContent = 'Loading users…';
+    moreButton.disabled = true;
+    const result = await api('GET', path);
+    moreButton.disabled = false;
+    const data = result.body && result.body.data;
+    if (result.status !== 200 || !data || !Array.isArray(data.users)) {
+      if (result.status === 401) return;
+      if (result.status === 403) {
+        hideUsers(); // the admin role was taken away
+        return;
+      }
+      message.textContent = (result.body && result.body.message) || 'Could not load the users.';
+      return;
+    }
+    const rows = data.users.map(userRow);
+    if (more) tbody.append(...rows);
+    else tbody.replaceChildren(...rows);
+    usersNext = typeof data.next === 'string' ? data.next : null;
+    moreButton.hidden = usersNext === null;
+    const shown = tbody.children.length;
+    table.hidden = shown === 0;
+    const count = shown === 1 ? '1 user' : `${shown} users`;
+    message.textContent = usersNext === null ? `${count}.` : `${count} so far.`;
+  }
+
   // ---- Actions ----------------------------------------------------------------------
 
   function focusView(selector) {
@@ -441,6 +509,8 @@
     const logoutAll = $('#logout-all-button');
     logoutAll.addEventListener('click', () => onLogout('/auth/logout-all', logoutAll));
     $('#sessions-reload').addEventListener('click', () => loadSessions());
+    $('#users-reload').addEventListener('click', () => loadUsers());
+    $('#users-more').addEventListener('click', () => loadUsers(true));
     markStarted(loadProfile());
   }
 
