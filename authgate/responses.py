@@ -159,7 +159,7 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
 
 
 async def handle_unexpected(request: Request, exc: Exception) -> Response:
-    logger.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    logger.error("unhandled error on %s %r", request.method, request.url.path, exc_info=exc)
     return envelope(500, None, _REASONS[500])
 
 

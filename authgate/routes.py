@@ -52,6 +52,12 @@ def principal_of(request: Request) -> Principal:
     return user.principal
 
 
+def optional_principal(request: Request) -> Principal | None:
+    """The request's principal when it is authenticated, else ``None``."""
+    user = request.scope.get("user")
+    return user.principal if isinstance(user, AuthenticatedUser) else None
+
+
 def client_of(request: Request, trusted_proxies: tuple[Network, ...] = ()) -> ClientInfo:
     """The client's address (the socket's, unless behind a trusted proxy) and user agent."""
     return ClientInfo(

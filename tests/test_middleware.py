@@ -141,16 +141,17 @@ async def test_other_authorization_forms_are_not_accepted(
     assert_refused(response)
 
 
-async def test_the_cookie_comes_before_the_header(client: httpx.AsyncClient) -> None:
+async def test_the_header_comes_before_the_cookie(client: httpx.AsyncClient) -> None:
     other = await logged_in(client)
     cookie_owner = await register_and_login(client)  # its cookies stay in the client
 
     response = await client.get("/api/profile", headers=bearer(other.access_token))
-    assert assert_envelope(response, 200)["data"]["id"] == cookie_owner.id
-
-    client.cookies.clear()
-    response = await client.get("/api/profile", headers=bearer(other.access_token))
     assert assert_envelope(response, 200)["data"]["id"] == other.id
+
+    response = await client.get("/api/profile")
+    assert assert_envelope(response, 200)["data"]["id"] == cookie_owner.id
+    # a refused header token does not fall back to the cookie
+    assert_refused(await client.get("/api/profile", headers=bearer("not.a.token")))
 
 
 # -- protected and public paths -------------------------------------------------------------
@@ -562,7 +563,8 @@ async def test_database_unreachable_on_a_cache_miss_is_503(
     ("headers", "expected"),
     [
         ([(b"cookie", b"theme=dark; sid=1"), (b"authorization", b"Bearer t1")], "t1"),
-        ([(b"cookie", b"theme=dark; accessToken=c1; x=2"), (b"authorization", b"Bearer t1")], "c1"),
+        ([(b"cookie", b"theme=dark; accessToken=c1; x=2"), (b"authorization", b"Bearer t1")], "t1"),
+        ([(b"cookie", b"accessToken=c1"), (b"authorization", b"Basic dXNlcg==")], "c1"),
         ([(b"cookie", b"myaccessTokenX=c1"), (b"authorization", b"bearer t1")], "t1"),
         ([(b"authorization", b"Bearer t1"), (b"authorization", b"Bearer t2")], "t1"),
         ([(b"cookie", b"accessToken="), (b"authorization", b"Basic dXNlcg==")], None),

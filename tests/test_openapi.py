@@ -20,6 +20,7 @@ from openapi_spec_validator import validate
 from authgate import AuthGate
 from authgate.openapi import OPERATIONS, auth_openapi, auth_operations, route_keys
 from tests.conftest import (
+    CLIENT_IP,
     PASSWORD,
     Account,
     ClientFactory,
@@ -236,9 +237,9 @@ class Driver:
         self.make_client = make_client
         self.recorder = recorder
 
-    def fresh(self) -> httpx.AsyncClient:
-        """A new client, without cookies."""
-        client = self.make_client(self.gate)
+    def fresh(self, ip: str = CLIENT_IP) -> httpx.AsyncClient:
+        """A new client, without cookies, whose socket peer is ``ip``."""
+        client = self.make_client(self.gate, ip)
         client.event_hooks["response"].append(self.recorder)
         return client
 
@@ -376,7 +377,9 @@ async def drive_recovery(
     await api.post("/auth/reset-password", json={"token": reset, "newPassword": NEW_PASSWORD})
     await drive.body_errors("/auth/reset-password")
 
-    # change-email and change-email/confirm
+    # change-email and change-email/confirm, from another client (forgot-password used up
+    # this one's recovery limit)
+    api = drive.fresh(ip="198.51.100.20")
     mover = await register_and_login(drive.fresh())
     moved = {"Authorization": f"Bearer {mover.access_token}"}
     change = {"newEmail": f"new.{mover.email}", "currentPassword": PASSWORD}

@@ -17,7 +17,7 @@ from authgate.recovery.bodies import (
 )
 from authgate.recovery.flows import RecoveryFlows
 from authgate.responses import ErrorRenderer, envelope, render_envelope
-from authgate.routes import client_of, in_envelope, principal_of
+from authgate.routes import client_of, in_envelope, optional_principal, principal_of
 from authgate.sessions.protocol import ClientInfo
 
 RESET_LINK_SENT = "If an account uses this address, a link to reset its password is on its way"
@@ -68,7 +68,9 @@ class RecoveryEndpoints:
         return envelope(202, None, "A confirmation link is on its way to the new address")
 
     async def confirm_email_change(self, request: Request) -> Response:
-        user = await self.flows.confirm_email_change(parse_token(await self._body(request)))
+        token = parse_token(await self._body(request))
+        principal = optional_principal(request)
+        user = await self.flows.confirm_email_change(token, principal)
         return envelope(200, user.public(), "Email changed")
 
     def routes(self) -> list[Route]:
