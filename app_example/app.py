@@ -26,8 +26,8 @@ from authgate.validation import MAX_LOGIN, parse_profile_update
 STATIC = Path(__file__).parent / "static"
 ADMIN_ROLE = "admin"
 # Who may pass where (the middleware's ``protect``): ``/api`` needs a login, ``/admin``
-# the admin role (401 without a login, 403 without the role).
-PROTECT = {"/api": [], "/admin": [ADMIN_ROLE]}
+# and ``/metrics`` the admin role (401 without a login, 403 without the role).
+PROTECT = {"/api": [], "/admin": [ADMIN_ROLE], "/metrics": [ADMIN_ROLE]}
 USERS_PAGE = 20  # the default ``limit`` of GET /admin/users
 MAX_USERS_PAGE = 100
 _LIMIT = re.compile(r"[0-9]{1,3}")
@@ -116,6 +116,8 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),
             gate.jwks_route(),
+            # for the admin role only (PROTECT): the counters say more than a visitor should
+            # know (whether a forgot-password found an account, for one)
             gate.enable_metrics().route("/metrics"),
             openapi_route(auth_openapi(auth.routes, prefix="/auth")),
             Mount("/auth", app=auth),

@@ -1,5 +1,6 @@
 """Prometheus metrics through the example app's ``/metrics``: each counter moves by exactly
-the traffic that should move it, and nothing about a user ever shows."""
+the traffic that should move it, nothing about a user ever shows, and only an admin (the
+role) may scrape them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import httpx
 import jwt
 from prometheus_client.parser import text_string_to_metric_families
 
+from authgate import AuthGate
 from authgate.hot_metrics import LatencyHistogram
 from authgate.metrics import LOGIN_OUTCOMES, REFRESH_OUTCOMES, REQUEST_OUTCOMES, REVOKE_REASONS
 from tests.conftest import (
@@ -22,18 +24,30 @@ from tests.conftest import (
     register,
 )
 from tests.processes import closed_port
+from tests.test_example_admin import admin_account
 
 Sample = tuple[str, str]  # (sample name, its one label value, or "")
 Samples = defaultdict[Sample, float]
 
 
-async def scrape(client: httpx.AsyncClient) -> tuple[Samples, str]:
-    """Every sample of ``/metrics`` by (name, label value), and the raw text."""
-    response = await client.get("/metrics")
-    assert response.status_code == 200
+async def scrape(client: httpx.AsyncClient, admin: Account) -> tuple[Samples, str]:
+    """Every sample of ``/metrics`` by (name, label value), and the raw text, scraped as
+    Prometheus would: with the Bearer token of a user with the admin role."""
+    response = await client.get("/metrics", headers=bearer(admin))
+    assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
+    return samples(response.text), response.text
+
+
+def read(gate: AuthGate) -> Samples:
+    """The samples of ``gate``'s metrics read in process (where no request could pass)."""
+    return samples(gate.enable_metrics().render().decode())
+
+
+def samples(text: str) -> Samples:
+    """Every sample of a Prometheus text by (name, label value)."""
     values: Samples = defaultdict(float)
-    for family in text_string_to_metric_families(response.text):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name.endswith("_created"):
                 continue
@@ -41,7 +55,7 @@ async def scrape(client: httpx.AsyncClient) -> tuple[Samples, str]:
             if "le" in sample.labels:
                 continue  # histogram buckets: their _count and _sum are enough here
             values[(sample.name, label)] += sample.value
-    return values, response.text
+    return values
 
 
 def moved(before: Samples, after: Samples, prefix: str) -> dict[str, float]:
@@ -72,17 +86,21 @@ async def refresh(client: httpx.AsyncClient, token: str | None) -> httpx.Respons
     return response
 
 
-async def metered(make_gate: GateFactory, make_client: ClientFactory) -> httpx.AsyncClient:
+async def metered(
+    make_gate: GateFactory, make_client: ClientFactory
+) -> tuple[httpx.AsyncClient, Account]:
+    """A client of a new gate, and the admin who scrapes its metrics."""
     gate = await make_gate(login_max_failures=3)
-    return make_client(gate)
+    client = make_client(gate)
+    return client, await admin_account(gate, client)
 
 
 async def test_logins_are_counted_by_outcome(
     make_gate: GateFactory, make_client: ClientFactory
 ) -> None:
-    client = await metered(make_gate, make_client)
+    client, admin = await metered(make_gate, make_client)
     account = await register(client)
-    before, _ = await scrape(client)
+    before, _ = await scrape(client, admin)
 
     await log_in(client, account)
     await log_in(client, account)
@@ -96,7 +114,7 @@ async def test_logins_are_counted_by_outcome(
     )
     assert locked.status_code == 429
 
-    after, _ = await scrape(client)
+    after, _ = await scrape(client, admin)
     assert moved(before, after, "authgate_logins_total") == {
         "succeeded": 2,
         "failed": 3,
@@ -107,10 +125,10 @@ async def test_logins_are_counted_by_outcome(
 async def test_refreshes_are_counted_by_outcome(
     make_gate: GateFactory, make_client: ClientFactory
 ) -> None:
-    client = await metered(make_gate, make_client)
+    client, admin = await metered(make_gate, make_client)
     account = await log_in(client, await register(client))
     other = await log_in(client, account)
-    before, _ = await scrape(client)
+    before, _ = await scrape(client, admin)
 
     first = await refresh(client, account.refresh_token)
     assert first.status_code == 200  # rotated
@@ -123,7 +141,7 @@ async def test_refreshes_are_counted_by_outcome(
     assert (await refresh(client, other.access_token)).status_code == 401  # invalid
     assert (await refresh(client, None)).status_code == 401  # invalid
 
-    after, _ = await scrape(client)
+    after, _ = await scrape(client, admin)
     assert moved(before, after, "authgate_refreshes_total") == {
         "rotated": 2,
         "grace": 1,
@@ -138,10 +156,13 @@ async def test_requests_are_counted_by_outcome_and_the_session_check_is_timed(
 ) -> None:
     gate = await make_gate()
     client = make_client(gate)
+    admin = await admin_account(gate, client)
     account = await log_in(client, await register(client))
-    no_redis = make_client(await make_gate(redis_url=f"redis://127.0.0.1:{closed_port()}/0"))
-    no_redis_before, _ = await scrape(no_redis)
-    before, _ = await scrape(client)
+    no_redis_gate = await make_gate(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
+    no_redis = make_client(no_redis_gate)
+    # without Redis no token passes, an admin's neither: its metrics are read in process
+    no_redis_before = read(no_redis_gate)
+    before, _ = await scrape(client, admin)
 
     for _ in range(3):
         assert (await client.get("/api/profile", headers=bearer(account))).status_code == 200
@@ -156,25 +177,24 @@ async def test_requests_are_counted_by_outcome_and_the_session_check_is_timed(
     assert cross_site.status_code == 403
     assert (await no_redis.get("/api/profile", headers=bearer(account))).status_code == 503
 
-    after, _ = await scrape(client)
+    after, _ = await scrape(client, admin)
     assert moved(before, after, "authgate_requests_total") == {
-        "authenticated": 3,
-        "anonymous": 2,  # /health and this scrape itself
+        "authenticated": 4,  # 3 and the admin's scrape itself
+        "anonymous": 1,  # /health
         "rejected": 2,
         "forbidden": 1,
     }
-    # one Redis session check per request with a well-signed token
-    assert moved(before, after, "authgate_session_check_seconds_count") == {"": 3}
+    # one Redis session check per request with a well-signed token (the scrape's too)
+    assert moved(before, after, "authgate_session_check_seconds_count") == {"": 4}
     assert (
         0
         < after[("authgate_session_check_seconds_sum", "")]
         - before[("authgate_session_check_seconds_sum", "")]
-        < 3.0
+        < 4.0
     )
-    no_redis_after, _ = await scrape(no_redis)
+    no_redis_after = read(no_redis_gate)
     assert moved(no_redis_before, no_redis_after, "authgate_requests_total") == {
         "unavailable": 1,
-        "anonymous": 1,
     }
 
 
@@ -188,9 +208,10 @@ async def test_revoked_sessions_are_counted_by_reason(
 ) -> None:
     gate = await make_gate()
     client = make_client(gate)
+    admin = await admin_account(gate, client)
     account = await register(client)
     sessions = [await log_in(client, account) for _ in range(7)]
-    before, _ = await scrape(client)
+    before, _ = await scrape(client, admin)
 
     assert (await client.post("/auth/logout", headers=bearer(sessions[0]))).status_code == 200
     revoked = await client.delete(
@@ -219,7 +240,7 @@ async def test_revoked_sessions_are_counted_by_reason(
     await log_in(client, deleted)
     await gate.service.delete_user(deleted.id)
 
-    after, _ = await scrape(client)
+    after, _ = await scrape(client, admin)
     assert moved(before, after, "authgate_sessions_revoked_total") == {
         "logout": 1,
         "revoked-by-user": 1,
@@ -236,13 +257,14 @@ async def test_mails_are_counted_by_kind(
 ) -> None:
     gate = await make_gate()
     client = make_client(gate)
-    before, _ = await scrape(client)
+    admin = await admin_account(gate, client)
+    before, _ = await scrape(client, admin)
 
     gate.observers.mail_sent("verify-email")
     gate.observers.mail_sent("verify-email")
     gate.observers.mail_sent("password-reset")
 
-    after, _ = await scrape(client)
+    after, _ = await scrape(client, admin)
     assert moved(before, after, "authgate_mails_sent_total") == {
         "verify-email": 2,
         "password-reset": 1,
@@ -254,13 +276,14 @@ async def test_metrics_carry_no_user_data_and_only_known_labels(
 ) -> None:
     gate = await make_gate()
     client = make_client(gate)
+    admin = await admin_account(gate, client)
     account = await log_in(client, await register(client))
     await client.get("/api/profile", headers=bearer(account))
     await refresh(client, account.refresh_token)
     await client.post("/auth/login", json={"username": account.username, "password": "wrong"})
     await client.post("/auth/logout-all", headers=bearer(account))
 
-    values, text = await scrape(client)
+    values, text = await scrape(client, admin)
 
     for secret in (
         account.id,
@@ -269,6 +292,9 @@ async def test_metrics_carry_no_user_data_and_only_known_labels(
         account.access_token,
         account.refresh_token,
         sid_of(account),
+        admin.id,
+        admin.username,
+        admin.access_token,
         CLIENT_IP,
         "/api/profile",
     ):
@@ -286,6 +312,69 @@ async def test_metrics_carry_no_user_data_and_only_known_labels(
     for (name, label), _ in values.items():
         if name in known:
             assert label in known[name], (name, label)
+
+
+async def test_only_an_admin_may_scrape(gate: AuthGate, client: httpx.AsyncClient) -> None:
+    """The counters tell more than a visitor should know (whether a forgot-password found
+    an account, for one): ``/metrics`` is for the admin role, as a Prometheus with an
+    admin's token scrapes it."""
+    anonymous = await client.get("/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous.headers["www-authenticate"] == "Bearer"
+    assert "authgate_" not in anonymous.text
+    forged = await client.get("/metrics", headers=bearer("not.a.token"))
+    assert forged.status_code == 401
+
+    user = await log_in(client, await register(client))
+    await gate.accounts.grant_role(user.id, "metrics:read")  # not the admin role
+    refused = await client.get("/metrics", headers=bearer(user))
+    assert refused.status_code == 403
+    assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
+    assert refused.json()["message"] == "Requires the scope admin"
+    assert "authgate_" not in refused.text
+    for path in ("/metrics/", "/metrics/anything"):
+        assert (await client.get(path)).status_code == 401, path
+
+    admin = await admin_account(gate, client)
+    values, _ = await scrape(client, admin)
+    # the two refusals of a user without the role count as forbidden, the others as rejected
+    assert values[("authgate_requests_total", "forbidden")] == 1
+    assert values[("authgate_requests_total", "rejected")] == 4
+
+    await gate.accounts.revoke_role(admin.id, "admin")  # seen at the next request
+    assert (await client.get("/metrics", headers=bearer(admin))).status_code == 403
+
+
+async def test_an_admin_logged_in_by_cookie_may_scrape_too(
+    gate: AuthGate, client: httpx.AsyncClient
+) -> None:
+    account = await register(client)
+    await gate.accounts.grant_role(account.id, "admin")
+    response = await client.post(
+        "/auth/login", json={"username": account.username, "password": account.password}
+    )
+    assert response.status_code == 200
+
+    scraped = await client.get("/metrics")
+
+    assert scraped.status_code == 200
+    assert "authgate_requests_total" in scraped.text
+
+
+async def test_a_scraper_keeps_its_token_fresh_with_the_refresh_token(
+    gate: AuthGate, client: httpx.AsyncClient
+) -> None:
+    """What README's "Metrics" tells a Prometheus to do: an admin account, logged in once,
+    its access token renewed by posting the (rotating) refresh token; no cookie, no Origin."""
+    admin = await admin_account(gate, client)
+    client.headers.pop("Origin")  # a job, not a page
+    for _ in range(3):
+        renewed = await refresh(client, admin.refresh_token)
+        assert renewed.status_code == 200, renewed.text
+        data = renewed.json()["data"]
+        admin = replace(admin, access_token=data["accessToken"], refresh_token=data["refreshToken"])
+        values, _ = await scrape(client, admin)
+        assert values[("authgate_refreshes_total", "rotated")] >= 1
 
 
 async def test_each_gate_has_its_own_metrics(make_gate: GateFactory) -> None:
