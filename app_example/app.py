@@ -17,11 +17,11 @@ from starlette.staticfiles import StaticFiles
 
 from app_example.headers import SecurityHeaders
 from authgate import AuthGate, Settings, envelope, principal_of
-from authgate.bodies import read_json_object
 from authgate.errors import FieldError, ValidationError
-from authgate.openapi import auth_openapi, openapi_route
-from authgate.routes import in_envelope
-from authgate.validation import MAX_LOGIN, parse_profile_update
+from authgate.http.bodies import read_json_object
+from authgate.http.endpoints import in_envelope
+from authgate.http.openapi import auth_openapi, openapi_route
+from authgate.service.validation import MAX_LOGIN, parse_profile_update
 
 STATIC = Path(__file__).parent / "static"
 ADMIN_ROLE = "admin"

@@ -1,52 +1,71 @@
 """authgate: password login, short-lived JWT access tokens and rotating refresh tokens in
-Redis, for Starlette and any ASGI app."""
+Redis, for Starlette and any ASGI app.
 
-from authgate.accounts import Accounts
+This module is the public API: everything an app needs is importable from here, and
+``__all__`` lists it. The rest of the package is laid out by layer (``http`` over
+``service`` over the stores ``users``, ``sessions``, ``tokens`` and ``limits``, over the
+``redis`` infrastructure) and may change between versions; names that used to be
+importable from here or from an older module path still are, with a
+``DeprecationWarning`` naming their new home.
+"""
+
+from typing import Any
+
+from authgate import _compat
 from authgate.config import Settings, parse_duration
-from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 from authgate.errors import (
     AuthgateError,
     ConfigError,
     Conflict,
+    CredentialsChanged,
     CsrfRejected,
+    EmailNotVerified,
     FieldError,
     InsufficientScope,
     InvalidCredentials,
     InvalidToken,
+    MigrationFailed,
     NotAuthenticated,
     NotFound,
     PayloadTooLarge,
     ServiceUnavailable,
     SessionRevoked,
     TooManyRequests,
+    UnsupportedMediaType,
     ValidationError,
 )
 from authgate.gate import AuthGate
-from authgate.guards import Protect, requires
-from authgate.middleware import AuthMiddleware, RequireAuth
-from authgate.mounting import AuthWrapped
+from authgate.http.cookies import ACCESS_COOKIE, REFRESH_COOKIE
+from authgate.http.endpoints import optional_principal, principal_of
+from authgate.http.guards import Protect, requires
+from authgate.http.middleware import AuthMiddleware, RequireAuth
+from authgate.http.principal import AuthenticatedUser, TokenCredentials
+from authgate.http.responses import ErrorRenderer, envelope, error_headers, render_envelope
+from authgate.http.wrap import AuthWrapped
+from authgate.limits import LoginThrottle
+from authgate.observability.events import EventHook, SecurityEvent
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
-from authgate.principal import AuthenticatedUser, TokenCredentials
-from authgate.responses import (
-    EXCEPTION_HANDLERS,
-    ErrorRenderer,
-    envelope,
-    error_headers,
-    error_response,
-    render_envelope,
+from authgate.recovery import (
+    LogMailer,
+    Mailer,
+    MailMessage,
+    MailTemplate,
+    MailTemplates,
+    SmtpMailer,
 )
-from authgate.routes import AuthEndpoints, auth_router, principal_of
+from authgate.redis import connect_redis
 from authgate.service import AuthService, Principal, TokenPair
-from authgate.sessions import RedisSessionStore, SessionStore, connect_redis
+from authgate.service.admin import Accounts
+from authgate.sessions import ClientInfo, RedisSessionStore, SessionStore
 from authgate.tokens import TokenClaims, TokenCodec, TokenKind
-from authgate.users import SqlAlchemyUserStore, User, UserStore
+from authgate.users import CredentialChange, SqlAlchemyUserStore, User, UserStore
+
+_compat.install()
 
 __all__ = [
     "ACCESS_COOKIE",
-    "EXCEPTION_HANDLERS",
     "REFRESH_COOKIE",
     "Accounts",
-    "AuthEndpoints",
     "AuthGate",
     "AuthMiddleware",
     "AuthService",
@@ -54,14 +73,26 @@ __all__ = [
     "AuthenticatedUser",
     "AuthgateError",
     "BcryptPasswordHasher",
+    "ClientInfo",
     "ConfigError",
     "Conflict",
+    "CredentialChange",
+    "CredentialsChanged",
     "CsrfRejected",
+    "EmailNotVerified",
     "ErrorRenderer",
+    "EventHook",
     "FieldError",
     "InsufficientScope",
     "InvalidCredentials",
     "InvalidToken",
+    "LogMailer",
+    "LoginThrottle",
+    "MailMessage",
+    "MailTemplate",
+    "MailTemplates",
+    "Mailer",
+    "MigrationFailed",
     "NotAuthenticated",
     "NotFound",
     "PasswordHasher",
@@ -70,10 +101,12 @@ __all__ = [
     "Protect",
     "RedisSessionStore",
     "RequireAuth",
+    "SecurityEvent",
     "ServiceUnavailable",
     "SessionRevoked",
     "SessionStore",
     "Settings",
+    "SmtpMailer",
     "SqlAlchemyUserStore",
     "TokenClaims",
     "TokenCodec",
@@ -81,16 +114,40 @@ __all__ = [
     "TokenKind",
     "TokenPair",
     "TooManyRequests",
+    "UnsupportedMediaType",
     "User",
     "UserStore",
     "ValidationError",
-    "auth_router",
     "connect_redis",
     "envelope",
     "error_headers",
-    "error_response",
+    "optional_principal",
     "parse_duration",
     "principal_of",
     "render_envelope",
     "requires",
 ]
+
+# parts that were importable from here before the public API was drawn: still importable,
+# with a warning that names where they live
+_DEPRECATED = {
+    "AuthEndpoints": "authgate.http.endpoints",
+    "auth_router": "authgate.http.endpoints",
+    "EXCEPTION_HANDLERS": "authgate.http.responses",
+    "error_response": "authgate.http.responses",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _DEPRECATED.get(name)
+    if home is None:
+        raise AttributeError(f"module 'authgate' has no attribute {name!r}")
+    import importlib
+    import warnings
+
+    warnings.warn(
+        f"authgate.{name} is not part of the public API; import it from {home}",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(home), name)

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from authgate.clientip import parse_networks
 from authgate.errors import ConfigError
 from authgate.keys import KeyRing
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
+    """``10.0.0.0/8``, ``127.0.0.1``, ``::1`` ... as networks.
+
+    Raises:
+        ValueError: a value is not an address or network.
+    """
+    return tuple(ipaddress.ip_network(value.strip(), strict=False) for value in values)
+
 
 logger = logging.getLogger("authgate")
 

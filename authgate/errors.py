@@ -7,6 +7,7 @@ The whole tree::
     ├── MigrationFailed             the database refused a migration (not HTTP)
     ├── ValidationError       400   a request body broke the input rules (per-field errors)
     ├── PayloadTooLarge       413   a request body is over the size limit
+    ├── UnsupportedMediaType  415   a request body is not sent as application/json
     ├── NotAuthenticated      401   no valid credentials
     │   ├── InvalidCredentials      wrong username/email or password
     │   ├── InvalidToken            a token failed verification
@@ -74,6 +75,13 @@ class PayloadTooLarge(AuthgateError):
 
     status_code = 413
     default_message = "Request body too large"
+
+
+class UnsupportedMediaType(AuthgateError):
+    """A request body is not sent as ``application/json``."""
+
+    status_code = 415
+    default_message = "Request body must be sent as application/json"
 
 
 class NotAuthenticated(AuthgateError):

@@ -18,36 +18,37 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, Router
 from starlette.types import ASGIApp
 
-from authgate.accounts import Accounts
 from authgate.config import Settings
 from authgate.errors import AuthgateError, ConfigError, ServiceUnavailable
-from authgate.events import EventHook, SecurityEvents
-from authgate.guards import Protect
-from authgate.middleware import AuthMiddleware, RequireAuth
+from authgate.http.endpoints import auth_router
+from authgate.http.guards import Protect
+from authgate.http.middleware import AuthMiddleware, RequireAuth
+from authgate.http.recovery_endpoints import RecoveryEndpoints
+from authgate.http.responses import EXCEPTION_HANDLERS, ErrorRenderer, envelope, render_envelope
+from authgate.http.wrap import AuthWrapped
+from authgate.limits.logins import LoginThrottle, RedisLoginThrottle
 from authgate.migrations import upgrade
-from authgate.mounting import AuthWrapped
-from authgate.observer import Observers
+from authgate.observability.events import EventHook, SecurityEvents
+from authgate.observability.observer import Observers
 from authgate.passwords import BcryptPasswordHasher, PasswordHasher
 from authgate.recovery.flows import RecoveryFlows
 from authgate.recovery.limits import RecoveryLimits
 from authgate.recovery.mailer import LogMailer, Mailer, SmtpMailer
 from authgate.recovery.onetime import OneTimeTokens
 from authgate.recovery.outbox import Outbox
-from authgate.recovery.routes import RecoveryEndpoints
-from authgate.recovery.templates import MailTemplates
-from authgate.responses import EXCEPTION_HANDLERS, ErrorRenderer, envelope, render_envelope
-from authgate.routes import auth_router
+from authgate.recovery.templates import MAIL_KINDS, MailTemplates
+from authgate.redis.connect import connect_redis
 from authgate.service import AuthService
-from authgate.sessions.connection import connect_redis
-from authgate.sessions.protocol import SessionStore
+from authgate.service.admin import Accounts
+from authgate.sessions.protocol import RotationOutcome, SessionStore
 from authgate.sessions.redis_store import RedisSessionStore
-from authgate.throttle import LoginThrottle, RedisLoginThrottle
 from authgate.tokens import TokenCodec
-from authgate.users.database import SqlAlchemyUserStore, create_engine
+from authgate.users.engine import create_engine
 from authgate.users.protocol import UserStore
+from authgate.users.store import SqlAlchemyUserStore
 
 if TYPE_CHECKING:
-    from authgate.metrics import PrometheusMetrics
+    from authgate.observability.metrics import PrometheusMetrics
 
 logger = logging.getLogger("authgate")
 TABLE_RETRY_SECONDS = 5
@@ -173,12 +174,15 @@ class AuthGate:
         ``metrics`` extra); ``enable_metrics().route()`` serves them at ``/metrics``."""
         if self._metrics is None:
             try:
-                from authgate.metrics import PrometheusMetrics
+                from authgate.observability.metrics import PrometheusMetrics
             except ImportError:  # pragma: no cover - depends on the installed extras
                 raise ConfigError(
                     "metrics need prometheus-client: install authgate[metrics]"
                 ) from None
-            self._metrics = PrometheusMetrics()
+            self._metrics = PrometheusMetrics(
+                refresh_outcomes=[outcome.value for outcome in RotationOutcome],
+                mail_kinds=MAIL_KINDS,
+            )
             self.observers.add(self._metrics)
             self.events.add_hook(self._metrics.on_event)
         return self._metrics

@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy.engine import make_url
 
 from authgate import AuthGate, Settings
+from authgate.service.validation import Credentials, Registration
 from authgate.sessions import ClientInfo, RedisSessionStore
-from authgate.validation import Credentials, Registration
 from bench.hot_path import ADMIN_URL, PASSWORD, REDIS_URL, admin, bench_app
 
 Call = Callable[[], Awaitable[None]]

@@ -6,7 +6,8 @@ import httpx
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, Response
 
-from authgate import AuthgateError, error_headers
+from authgate import AuthgateError
+from authgate.http.responses import error_headers
 from tests.conftest import register_and_login
 
 PROBLEM_JSON = "application/problem+json"

@@ -16,7 +16,7 @@ import pytest
 from authgate import AuthGate, ServiceUnavailable, SqlAlchemyUserStore, connect_redis
 from authgate.sessions.layout import device_of
 from authgate.sessions.redis_store import RedisSessionStore
-from authgate.users.database import create_engine
+from authgate.users.engine import create_engine
 from authgate.users.protocol import CredentialChange
 from tests.conftest import (
     PASSWORD,

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from authgate import AuthGate, NotFound, ValidationError
-from authgate.events import ROLE_GRANTED, ROLE_REVOKED, SecurityEvent
+from authgate.observability.events import ROLE_GRANTED, ROLE_REVOKED, SecurityEvent
 from tests.conftest import ClientFactory, GateFactory, bearer, register, register_and_login
 
 

@@ -7,7 +7,9 @@ import ipaddress
 import pytest
 from starlette.types import Scope
 
-from authgate.clientip import client_ip, parse_networks, throttle_bucket
+from authgate.config import parse_networks
+from authgate.http.clientip import client_ip
+from authgate.limits.addresses import throttle_bucket
 
 PROXIES = parse_networks(["10.0.0.0/8", "192.0.2.1"])
 

@@ -12,7 +12,7 @@ import jwt
 from sqlalchemy import func, or_, select
 
 from authgate import AuthGate
-from authgate.users.database import UserRow
+from authgate.users.tables import UserRow
 from tests.conftest import (
     PASSWORD,
     Account,

@@ -16,9 +16,9 @@ import pytest
 from authgate import AuthGate, InvalidCredentials
 from authgate.passwords import BcryptPasswordHasher
 from authgate.service import AuthService
+from authgate.service.validation import Credentials
 from authgate.sessions.protocol import ClientInfo
 from authgate.users.protocol import CredentialChange
-from authgate.validation import Credentials
 from tests.conftest import (
     PASSWORD,
     Account,

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 
 from authgate import AuthGate
 from authgate.errors import CsrfRejected
-from authgate.events import CSRF_REJECTED, SecurityEvent
+from authgate.observability.events import CSRF_REJECTED, SecurityEvent
 from authgate.tokens import TokenKind
 from tests.asgi import websocket_handshake
 from tests.conftest import (

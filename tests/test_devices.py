@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from authgate.devices import (
+from authgate.sessions.devices import (
     MAX_DESCRIPTION,
     MAX_PRODUCT,
     UNKNOWN,

@@ -20,7 +20,7 @@ from fakeredis import FakeAsyncRedis
 from authgate import AuthGate, BcryptPasswordHasher, Settings
 from authgate.config import EMBEDDED_DATABASE_URL
 from authgate.migrations import current_revision, head_revision
-from authgate.users.database import create_engine
+from authgate.users.engine import create_engine
 from tests.conftest import PASSWORD, ClientFactory, register, register_and_login
 from tests.processes import free_port, stop_process, wait_until_serving
 from tests.test_migrations import LEGACY

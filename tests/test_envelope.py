@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from starlette.responses import JSONResponse
 
 from authgate import envelope
-from authgate.responses import NO_STORE, render_json
+from authgate.http.responses import NO_STORE, render_json
 
 
 class Colour(StrEnum):

@@ -14,7 +14,7 @@ import jwt
 import pytest
 
 from authgate import AuthGate, Settings
-from authgate.events import (
+from authgate.observability.events import (
     CSRF_REJECTED,
     LOGIN_FAILED,
     LOGIN_SUCCEEDED,

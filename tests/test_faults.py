@@ -16,7 +16,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from authgate.sessions import connection
+from authgate.redis import connect as connection
 from tests.conftest import (
     ClientFactory,
     GateFactory,

@@ -18,7 +18,8 @@ from starlette.websockets import WebSocket
 
 import authgate
 from authgate import AuthGate, AuthgateError, InsufficientScope, Settings
-from authgate.sessions.wire import PackedScript
+from authgate.http.responses import error_headers
+from authgate.redis.wire import PackedScript
 from tests.asgi import websocket_handshake
 from tests.conftest import GateFactory, bearer, register_and_login
 from tests.test_cli import environment, ok
@@ -190,7 +191,7 @@ def test_requires_needs_a_request_or_websocket_argument() -> None:
 
 def problem(connection: HTTPConnection, error: AuthgateError) -> Response:
     """A host app's own error format (RFC 9457 problem details)."""
-    headers = authgate.error_headers(error)
+    headers = error_headers(error)
     body = {"type": "about:blank", "status": error.status_code, "detail": error.message}
     return JSONResponse(
         body, error.status_code, headers=headers, media_type="application/problem+json"
@@ -235,10 +236,8 @@ def test_insufficient_scope_names_what_is_missing() -> None:
     error = InsufficientScope(["admin", "billing:read"], bearer=True)
     assert error.status_code == 403
     assert error.message == "Requires the scope admin, billing:read"
-    assert authgate.error_headers(error) == {
-        "WWW-Authenticate": 'Bearer error="insufficient_scope"'
-    }
-    assert authgate.error_headers(InsufficientScope(["admin"])) == {}
+    assert error_headers(error) == {"WWW-Authenticate": 'Bearer error="insufficient_scope"'}
+    assert error_headers(InsufficientScope(["admin"])) == {}
 
 
 async def test_roles_granted_on_the_shell_open_a_group_at_the_next_request(

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from authgate.devices import describe_device
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome
+from authgate.sessions.devices import describe_device
 from authgate.tokens import new_session_id, new_token_id
 from tests.conftest import redis_prefix_for_run
 

@@ -11,7 +11,7 @@ import pytest
 from aiosmtpd.smtp import AuthResult
 
 from authgate import AuthGate, ConfigError, Settings
-from authgate.observer import Observers
+from authgate.observability.observer import Observers
 from authgate.recovery import LogMailer, MailMessage, MailTemplates, Outbox, SmtpMailer
 from authgate.recovery.mailer import SmtpServer
 from authgate.recovery.templates import RESET_PASSWORD, valid_for

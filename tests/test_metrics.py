@@ -12,8 +12,14 @@ import jwt
 from prometheus_client.parser import text_string_to_metric_families
 
 from authgate import AuthGate
-from authgate.hot_metrics import LatencyHistogram
-from authgate.metrics import LOGIN_OUTCOMES, REFRESH_OUTCOMES, REQUEST_OUTCOMES, REVOKE_REASONS
+from authgate.observability.collectors import LatencyHistogram
+from authgate.observability.metrics import (
+    LOGIN_OUTCOMES,
+    REQUEST_OUTCOMES,
+    REVOKE_REASONS,
+)
+from authgate.observability.observer import REFRESH_INVALID
+from authgate.sessions.protocol import RotationOutcome
 from tests.conftest import (
     CLIENT_IP,
     PASSWORD,
@@ -301,7 +307,7 @@ async def test_metrics_carry_no_user_data_and_only_known_labels(
         assert secret not in text
     known = {
         "authgate_logins_total": set(LOGIN_OUTCOMES.values()),
-        "authgate_refreshes_total": set(REFRESH_OUTCOMES),
+        "authgate_refreshes_total": {o.value for o in RotationOutcome} | {REFRESH_INVALID},
         "authgate_requests_total": set(REQUEST_OUTCOMES),
         "authgate_sessions_revoked_total": {
             *REVOKE_REASONS.values(),

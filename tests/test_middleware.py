@@ -28,7 +28,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount, Route, Router
 
 from authgate import AuthGate, Settings
-from authgate.middleware import find_access_token
+from authgate.http.middleware import find_access_token
 from authgate.tokens import TokenCodec, TokenKind
 from tests.conftest import (
     Account,

@@ -22,7 +22,9 @@ from sqlalchemy.engine import Connection
 
 from authgate.errors import MigrationFailed, ServiceUnavailable
 from authgate.migrations import alembic_config, current_revision, head_revision, upgrade
-from authgate.users.database import Base, SqlAlchemyUserStore, create_engine
+from authgate.users.engine import create_engine
+from authgate.users.store import SqlAlchemyUserStore
+from authgate.users.tables import Base
 from tests.conftest import DatabaseFactory
 from tests.processes import closed_port
 
@@ -191,12 +193,3 @@ def test_the_wheel_ships_the_migrations_and_the_command(tmp_path: Path) -> None:
     assert "authgate/migrations/versions/0001_users.py" in shipped
     assert shipped <= names
     assert "authgate = authgate.cli:main" in scripts
-
-
-async def test_create_tables_runs_the_migrations(empty_database_url: str) -> None:
-    engine = create_engine(empty_database_url)
-    try:
-        await SqlAlchemyUserStore(engine).create_tables()
-    finally:
-        await engine.dispose()
-    assert await current_revision(empty_database_url) == head_revision()

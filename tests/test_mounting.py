@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 import authgate
 from authgate import AuthGate, AuthMiddleware, ConfigError, Settings
-from authgate.events import CSRF_REJECTED, SecurityEvent
+from authgate.observability.events import CSRF_REJECTED, SecurityEvent
 from tests.conftest import PASSWORD, DatabaseFactory, unique_username
 
 LIFESPAN_SCOPE: dict[str, Any] = {

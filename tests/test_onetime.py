@@ -11,7 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from authgate.recovery.onetime import RESET, VERIFY, OneTimeTokens, digest, user_id_of
-from authgate.sessions.connection import connect_redis
+from authgate.redis.connect import connect_redis
 from tests.conftest import redis_prefix_for_run
 
 

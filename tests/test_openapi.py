@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from authgate import AuthGate
-from authgate.openapi import OPERATIONS, auth_openapi, auth_operations, route_keys
+from authgate.http.openapi import OPERATIONS, auth_openapi, auth_operations, route_keys
 from tests.conftest import (
     CLIENT_IP,
     PASSWORD,

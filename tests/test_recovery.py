@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from authgate import AuthGate
-from authgate.events import PASSWORD_RESET, PASSWORD_RESET_REQUESTED, SecurityEvent
+from authgate.observability.events import PASSWORD_RESET, PASSWORD_RESET_REQUESTED, SecurityEvent
 from tests.conftest import (
     PASSWORD,
     Account,

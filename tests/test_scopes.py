@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 
 from authgate import AuthGate, ValidationError
-from authgate.principal import scopes_of
+from authgate.http.principal import scopes_of
 from authgate.users.protocol import User
 from tests.conftest import GateFactory, register_and_login
 from tests.mailbox import Mailbox

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from authgate.errors import InvalidCredentials, SessionRevoked
+from authgate.service.validation import Credentials, Registration
 from authgate.sessions.protocol import ClientInfo
-from authgate.validation import Credentials, Registration
 from tests.conftest import PASSWORD, GateFactory, unique_username
 
 

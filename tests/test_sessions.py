@@ -14,6 +14,7 @@ from redis.crc import key_slot
 
 from authgate import AuthGate
 from authgate.errors import ServiceUnavailable
+from authgate.service.validation import Credentials, Registration
 from authgate.sessions import (
     ClientInfo,
     RedisSessionStore,
@@ -23,7 +24,6 @@ from authgate.sessions import (
 )
 from authgate.sessions.layout import device_of
 from authgate.tokens import TokenKind
-from authgate.validation import Credentials, Registration
 from tests.conftest import PASSWORD, redis_prefix_for_run, unique_username
 from tests.processes import closed_port
 

@@ -15,7 +15,8 @@ import pytest
 
 from authgate.config import Settings
 from authgate.errors import InvalidToken
-from authgate.tokens import MAX_TOKEN_LENGTH, REQUIRED_CLAIMS, TokenClaims, TokenCodec, TokenKind
+from authgate.tokens import TokenClaims, TokenCodec, TokenKind
+from authgate.tokens.codec import MAX_TOKEN_LENGTH, REQUIRED_CLAIMS
 
 ACCESS_SECRET = "access-secret-for-the-token-tests-" + "a" * 40  # 64+ bytes, fine for HS512
 REFRESH_SECRET = "refresh-secret-for-the-token-tests-" + "r" * 40

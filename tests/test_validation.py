@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from authgate.errors import ValidationError
-from authgate.validation import (
+from authgate.service.validation import (
     parse_credentials,
     parse_profile_update,
     parse_refresh_token,

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from authgate import AuthGate
-from authgate.principal import VERIFIED, scopes_of
+from authgate.http.principal import VERIFIED, scopes_of
 from authgate.recovery import LogMailer
 from tests.conftest import PASSWORD, ClientFactory, GateFactory, bearer, login, register
 from tests.mailbox import Mailbox, Received

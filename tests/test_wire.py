@@ -14,8 +14,8 @@ from redis.asyncio import Redis
 from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from authgate.sessions.connection import connect_redis
-from authgate.sessions.wire import PackedScript, pack
+from authgate.redis.connect import connect_redis
+from authgate.redis.wire import PackedScript, pack
 from tests.processes import RedisServer
 
 ECHO = "local out = {} for i = 1, #KEYS do out[i] = KEYS[i] .. '=' .. ARGV[i] end return out"

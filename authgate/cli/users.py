@@ -18,11 +18,10 @@ from authgate.config import Settings
 from authgate.errors import ConfigError, ValidationError
 from authgate.gate import AuthGate
 from authgate.migrations import current_revision, head_revision
-from authgate.routes import session_data
 from authgate.service import SessionView
+from authgate.service.validation import parse_registration, parse_role
 from authgate.sessions.protocol import SessionInfo
 from authgate.users.protocol import User, utc_iso
-from authgate.validation import parse_registration, parse_role
 
 USER_HELP = "the user's id, username or e-mail address"
 
@@ -272,7 +271,7 @@ async def list_sessions(args: argparse.Namespace) -> int:
 
 
 def _session_data(info: SessionInfo) -> dict[str, object]:
-    data = session_data(SessionView(info, current=False))
+    data = SessionView(info, current=False).public()
     del data["current"]  # "current" means the caller's own session: the CLI has none
     return data
 

@@ -27,8 +27,8 @@ from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
 
 from authgate.errors import AuthgateError, NotAuthenticated
-from authgate.guards import refusal, renderer_of, sent_as_bearer
-from authgate.principal import AuthenticatedUser
+from authgate.http.guards import refusal, renderer_of, sent_as_bearer
+from authgate.http.principal import AuthenticatedUser
 from authgate.service import Principal
 from authgate.users.protocol import User
 

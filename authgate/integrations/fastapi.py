@@ -30,7 +30,6 @@ from fastapi.security import SecurityScopes as SecurityScopes
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from authgate.cookies import ACCESS_COOKIE
 from authgate.errors import (
     AuthgateError,
     ConfigError,
@@ -39,16 +38,17 @@ from authgate.errors import (
     ValidationError,
 )
 from authgate.gate import AuthGate
-from authgate.guards import Protect, refusal
-from authgate.mounting import check_refresh_cookie_path
-from authgate.openapi import (
+from authgate.http.cookies import ACCESS_COOKIE
+from authgate.http.guards import Protect, refusal
+from authgate.http.openapi import (
     BEARER_SCHEME,
     COOKIE_SCHEME,
     SECURITY_SCHEMES,
     auth_components,
     auth_paths,
 )
-from authgate.principal import AuthenticatedUser
+from authgate.http.principal import AuthenticatedUser
+from authgate.http.wrap import check_refresh_cookie_path
 from authgate.service import Principal
 from authgate.users.protocol import User
 

@@ -27,10 +27,10 @@ from starlette.responses import Response as StarletteResponse
 
 from authgate.errors import AuthgateError, NotAuthenticated
 from authgate.gate import AuthGate
-from authgate.guards import Protect, refusal
-from authgate.mounting import check_refresh_cookie_path
-from authgate.openapi import auth_components, auth_paths
-from authgate.principal import AuthenticatedUser
+from authgate.http.guards import Protect, refusal
+from authgate.http.openapi import auth_components, auth_paths
+from authgate.http.principal import AuthenticatedUser
+from authgate.http.wrap import check_refresh_cookie_path
 from authgate.service import Principal
 from authgate.users.protocol import User
 

@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from authgate.errors import MigrationFailed, ServiceUnavailable
-from authgate.users.database import create_engine
+from authgate.users.engine import create_engine
 
 SCRIPT_LOCATION = "authgate:migrations"
 BASELINE_REVISION = "0001"  # exactly the schema authgate 0.1's create_all made

@@ -15,7 +15,7 @@ from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from authgate.users.database import Base
+from authgate.users.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

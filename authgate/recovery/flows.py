@@ -1,5 +1,5 @@
 """The recovery flows (contract §10): forgot and reset password, verify and change the
-e-mail address. No HTTP in here; ``authgate.recovery.routes`` is the thin layer on top.
+e-mail address. No HTTP in here; ``authgate.http.recovery_endpoints`` is the thin layer on top.
 
 Mail is only ever queued on the outbox, so no answer waits for (or reveals anything
 through) the SMTP server. ``forgot_password`` does the same work whether or not the
@@ -19,7 +19,7 @@ from authgate.errors import (
     TooManyRequests,
     ValidationError,
 )
-from authgate.events import (
+from authgate.observability.events import (
     EMAIL_CHANGE_REQUESTED,
     EMAIL_CHANGED,
     EMAIL_VERIFICATION_REQUESTED,

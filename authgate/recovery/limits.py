@@ -1,8 +1,8 @@
 """How often the recovery flows may send mail: per address, per user and per client IP.
 
-Counters in Redis with a one-hour window, on the same reserve script as the login
-throttle (``authgate/sessions/lua/reserve_attempt.lua``): one key per counter, its TTL the
-window. Addresses are counted under a digest, so Redis holds no address in clear.
+Counters in Redis with a one-hour window, on the same ``ReserveCounter`` as the login
+throttle: one key per counter, its TTL the window. Addresses are counted under a digest,
+so Redis holds no address in clear.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import math
 
 from redis.asyncio import Redis, RedisCluster
 
-from authgate.clientip import throttle_bucket
-from authgate.sessions.redis_store import load_script, redis_errors
+from authgate.limits.addresses import throttle_bucket
+from authgate.limits.counter import ReserveCounter
 
 WINDOW_SECONDS = 3600
 
@@ -30,17 +30,15 @@ class RecoveryLimits:
         per_ip: int,
         window_seconds: int = WINDOW_SECONDS,
     ) -> None:
-        self._prefix = prefix
         self._per_address = per_address
         self._per_ip = per_ip
-        self._window_ms = window_seconds * 1000
-        self._reserve = client.register_script(load_script("reserve_attempt"))
+        self._counter = ReserveCounter(
+            client, prefix=f"{prefix}:recovery", window_seconds=window_seconds
+        )
 
     async def _take(self, kind: str, identity: str, limit: int) -> int:
-        key = f"{self._prefix}:recovery:{kind}:{{{identity}}}"
-        async with redis_errors():
-            reserved, ttl_ms = await self._reserve(keys=[key], args=[limit, self._window_ms])
-        return 0 if int(reserved) else max(1, math.ceil(int(ttl_ms) / 1000))
+        wait_ms = await self._counter.reserve(self._counter.key(kind, identity), limit)
+        return math.ceil(wait_ms / 1000)
 
     async def address(self, email: str, *, flow: str = "forgot-password") -> int:
         """One more mail of ``flow`` to ``email`` (whether or not it has an account). Each

@@ -23,22 +23,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources import files
 
 from redis.asyncio import Redis, RedisCluster
 
 from authgate.errors import CredentialsChanged
+from authgate.redis.errors import redis_errors
+from authgate.redis.scripts import register_script
 from authgate.sessions.layout import ONETIME_PURPOSES, onetime_key, sessions_key
-from authgate.sessions.redis_store import redis_errors
 
 RESET, VERIFY, CHANGE_EMAIL = ONETIME_PURPOSES
 SECRET_BYTES = 32
 MAX_TOKEN = 128
 MAX_OUTSTANDING = 5  # per user and purpose; older ones give way
-
-
-def _script(name: str) -> str:
-    return files("authgate.recovery").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
 
 
 def digest(token: str) -> str:
@@ -80,8 +76,8 @@ class OneTimeTokens:
     ) -> None:
         self._prefix = prefix
         self._clock = clock
-        self._issue = client.register_script(_script("issue_token"))
-        self._consume = client.register_script(_script("consume_token"))
+        self._issue = register_script(client, "authgate.recovery", "issue_token")
+        self._consume = register_script(client, "authgate.recovery", "consume_token")
 
     def _keys(self, user_id: str, purpose: str) -> list[str]:
         return [onetime_key(self._prefix, user_id, purpose), sessions_key(self._prefix, user_id)]

@@ -23,7 +23,7 @@ import contextlib
 import logging
 import secrets
 
-from authgate.observer import Observer
+from authgate.observability.observer import Observer
 from authgate.recovery.mailer import Mailer, MailMessage
 
 logger = logging.getLogger("authgate.mail")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from authgate.errors import NotFound
-from authgate.events import USER_DEACTIVATED, USER_DELETED, USER_REGISTERED
+from authgate.observability.events import USER_DEACTIVATED, USER_DELETED, USER_REGISTERED
 from authgate.service.base import logger
 from authgate.service.credentials import CredentialFlows
 from authgate.service.results import Principal, without_hash
+from authgate.service.validation import ProfileUpdate, Registration
 from authgate.users.protocol import CredentialChange, NewUser, ProfileChanges, User
-from authgate.validation import ProfileUpdate, Registration
 
 
 class AccountFlows(CredentialFlows):

@@ -6,12 +6,12 @@ import logging
 from typing import cast
 
 from authgate.config import Settings
-from authgate.events import SecurityEvents
-from authgate.observer import Observer, Observers
+from authgate.limits.logins import LoginThrottle
+from authgate.observability.events import SecurityEvents
+from authgate.observability.observer import Observer, Observers
 from authgate.passwords import PasswordHasher
 from authgate.service.results import TokenPair, without_hash
 from authgate.sessions.protocol import ClientInfo, SessionStore
-from authgate.throttle import LoginThrottle
 from authgate.tokens import TokenClaims, TokenCodec, TokenKind, new_session_id
 from authgate.users.invalidating import CacheDroppingUsers
 from authgate.users.protocol import User, UserStore

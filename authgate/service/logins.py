@@ -14,13 +14,18 @@ from authgate.errors import (
     TooManyRequests,
     ValidationError,
 )
-from authgate.events import LOGIN_FAILED, LOGIN_SUCCEEDED, LOGIN_THROTTLED, PASSWORD_CHANGED
+from authgate.limits.logins import account_key_for
+from authgate.observability.events import (
+    LOGIN_FAILED,
+    LOGIN_SUCCEEDED,
+    LOGIN_THROTTLED,
+    PASSWORD_CHANGED,
+)
 from authgate.service.credentials import CredentialFlows
 from authgate.service.results import LoginResult, Principal, without_hash
+from authgate.service.validation import MAX_LOGIN, Credentials
 from authgate.sessions.protocol import ClientInfo
-from authgate.throttle import account_key_for
 from authgate.users.protocol import User
-from authgate.validation import MAX_LOGIN, Credentials
 
 
 class Logins(CredentialFlows):

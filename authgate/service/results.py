@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from authgate.sessions.devices import describe_device
 from authgate.sessions.protocol import SessionInfo
 from authgate.tokens import TokenClaims
-from authgate.users.protocol import User
+from authgate.users.protocol import User, utc_iso
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +36,19 @@ class SessionView:
 
     info: SessionInfo
     current: bool
+
+    def public(self) -> dict[str, object]:
+        """The session as the API (and the CLI) show it: camelCase, times in ISO 8601."""
+        info = self.info
+        return {
+            "id": info.id,
+            "createdAt": utc_iso(datetime.fromtimestamp(info.created_at_ms / 1000, UTC)),
+            "lastUsedAt": utc_iso(datetime.fromtimestamp(info.last_used_at_ms / 1000, UTC)),
+            "ip": info.ip,
+            "userAgent": info.user_agent,
+            "device": info.device or describe_device(info.user_agent),
+            "current": self.current,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,8 @@ import dataclasses
 import time
 
 from authgate.errors import NotAuthenticated, NotFound, SessionRevoked
-from authgate.events import LOGOUT, REFRESH_REUSE_DETECTED, SESSIONS_REVOKED
-from authgate.observer import REFRESH_INVALID
+from authgate.observability.events import LOGOUT, REFRESH_REUSE_DETECTED, SESSIONS_REVOKED
+from authgate.observability.observer import REFRESH_INVALID
 from authgate.service.base import ServiceBase
 from authgate.service.results import Principal, SessionView, TokenPair
 from authgate.sessions.protocol import ClientInfo, RotationOutcome

@@ -1,6 +1,6 @@
 """Sessions: the ``SessionStore`` protocol and the Redis store (single Redis or Cluster)."""
 
-from authgate.sessions.connection import connect_redis
+from authgate.redis.connect import connect_redis
 from authgate.sessions.protocol import (
     ClientInfo,
     Rotation,

@@ -37,7 +37,7 @@ it checked, and only if that epoch is still current; the change's last step
 
 from __future__ import annotations
 
-from authgate.devices import describe_device
+from authgate.sessions.devices import describe_device
 from authgate.sessions.protocol import ClientInfo, SessionInfo
 
 LISTPACK_VALUE_BYTES = 64  # Redis's default hash-max-listpack-value

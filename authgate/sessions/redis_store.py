@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from functools import lru_cache
-from importlib.resources import files
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
-from redis.exceptions import RedisError
 
 from authgate.errors import ServiceUnavailable
+from authgate.redis.connect import WaitingRedisCluster
+from authgate.redis.errors import redis_errors, unavailable
+from authgate.redis.scripts import register_script
+from authgate.redis.wire import PackedScript
 from authgate.sessions import layout
 from authgate.sessions.batch import CoalescingReader
-from authgate.sessions.connection import WaitingRedisCluster
 from authgate.sessions.layout import ONETIME_PURPOSES, client_args, session_alive
 from authgate.sessions.legacy import LegacySessions
 from authgate.sessions.protocol import (
@@ -27,13 +27,6 @@ from authgate.sessions.protocol import (
     SessionInfo,
     SessionLookup,
 )
-from authgate.sessions.wire import PackedScript
-
-
-def load_script(name: str) -> str:
-    """The text of ``lua/<name>.lua``."""
-    return files("authgate.sessions").joinpath("lua", f"{name}.lua").read_text(encoding="utf-8")
-
 
 _SCRIPT_NAMES = (
     "lookup",
@@ -58,22 +51,6 @@ def decode_user(raw: str) -> dict[str, Any] | None:
     return decoded if isinstance(decoded, dict) else None
 
 
-@asynccontextmanager
-async def redis_errors() -> AsyncIterator[None]:
-    """Redis unreachable (or failing) is an outage: 503, never a pass."""
-    try:
-        yield
-    except (RedisError, OSError, TimeoutError) as exc:
-        raise ServiceUnavailable("Session store unavailable") from exc
-
-
-def unavailable(cause: Exception) -> Exception:
-    """The error of one session check whose batch failed: whatever the cause, fail closed."""
-    error = ServiceUnavailable("Session store unavailable")
-    error.__cause__ = cause
-    return error
-
-
 class RedisSessionStore:
     """``SessionStore`` on Redis or Redis Cluster, one Lua script per multi-key change."""
 
@@ -91,7 +68,9 @@ class RedisSessionStore:
         self._max_sessions = max_sessions_per_user
         self._grace_ms = grace_seconds * 1000
         self._clock = clock
-        self._scripts = {name: client.register_script(load_script(name)) for name in _SCRIPT_NAMES}
+        self._scripts = {
+            name: register_script(client, "authgate.sessions", name) for name in _SCRIPT_NAMES
+        }
         self.checks = CoalescingReader(self._read_checks, unavailable)
         # the checks' script, packed in one go on a single Redis (see wire.py)
         self._lookup: PackedScript | None = None

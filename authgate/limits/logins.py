@@ -22,8 +22,8 @@ from typing import Protocol
 
 from redis.asyncio import Redis, RedisCluster
 
-from authgate.clientip import throttle_bucket
-from authgate.sessions.redis_store import load_script, redis_errors
+from authgate.limits.addresses import throttle_bucket
+from authgate.limits.counter import ReserveCounter
 
 
 class LoginThrottle(Protocol):
@@ -50,7 +50,7 @@ def account_key_for(user_id: str | None, login: str) -> str:
 
 
 class RedisLoginThrottle:
-    """``LoginThrottle`` on Redis (single node or Cluster)."""
+    """``LoginThrottle`` on Redis (single node or Cluster), on ``ReserveCounter``."""
 
     def __init__(
         self,
@@ -61,40 +61,28 @@ class RedisLoginThrottle:
         max_failures_per_ip: int,
         window_seconds: int,
     ) -> None:
-        self._prefix = prefix
         self._max_failures = max_failures
         self._max_failures_per_ip = max_failures_per_ip
-        self._window_ms = window_seconds * 1000
-        self._reserve = client.register_script(load_script("reserve_attempt"))
-        self._release = client.register_script(load_script("release_attempt"))
-        self._client = client
-
-    def _key(self, kind: str, identity: str) -> str:
-        return f"{self._prefix}:throttle:{kind}:{{{identity}}}"
+        self._counter = ReserveCounter(
+            client, prefix=f"{prefix}:throttle", window_seconds=window_seconds
+        )
 
     def _account_key(self, account: str) -> str:
-        return self._key("account", account)
+        return self._counter.key("account", account)
 
     def _ip_key(self, ip: str) -> str:
-        return self._key("ip", throttle_bucket(ip))
-
-    async def _take(self, key: str, limit: int) -> int:
-        """Reserve a slot of ``key``: 0, or the ms until its window ends when it is full."""
-        reserved, ttl_ms = await self._reserve(keys=[key], args=[limit, self._window_ms])
-        return 0 if int(reserved) else max(1, int(ttl_ms))
+        return self._counter.key("ip", throttle_bucket(ip))
 
     async def reserve(self, account: str, ip: str) -> int:
         account_key, ip_key = self._account_key(account), self._ip_key(ip)
-        async with redis_errors():
-            wait_ms = await self._take(account_key, self._max_failures)
-            if wait_ms == 0:
-                wait_ms = await self._take(ip_key, self._max_failures_per_ip)
-                if wait_ms:
-                    # the client is over its limit: the account's slot was never used
-                    await self._release(keys=[account_key])
+        wait_ms = await self._counter.reserve(account_key, self._max_failures)
+        if wait_ms == 0:
+            wait_ms = await self._counter.reserve(ip_key, self._max_failures_per_ip)
+            if wait_ms:
+                # the client is over its limit: the account's slot was never used
+                await self._counter.release(account_key)
         return math.ceil(wait_ms / 1000)
 
     async def succeeded(self, account: str, ip: str) -> None:
-        async with redis_errors():
-            await self._client.delete(self._account_key(account))
-            await self._release(keys=[self._ip_key(ip)])
+        await self._counter.reset(self._account_key(account))
+        await self._counter.release(self._ip_key(ip))

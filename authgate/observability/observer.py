@@ -2,7 +2,7 @@
 how each refresh ended, how long the session check took, which mails went out.
 
 The middleware and the service report them to an ``Observers`` fan-out, empty by default
-(a loop over nothing on the hot path). ``authgate.metrics.PrometheusMetrics`` is one
+(a loop over nothing on the hot path). ``authgate.observability.metrics.PrometheusMetrics`` is one
 observer; anything with the same methods can be added.
 """
 

@@ -8,12 +8,8 @@ leeway, so neither kind is ever accepted as the other.
 
 from __future__ import annotations
 
-import re
-import secrets
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from enum import Enum
 from typing import Any, Protocol
 
 import jwt
@@ -21,55 +17,12 @@ import jwt
 from authgate.config import Settings
 from authgate.errors import InvalidToken
 from authgate.keys import KeyRing
-from authgate.token_cache import DEFAULT_MAX_TOKENS, VerifiedTokenCache
+from authgate.tokens.cache import DEFAULT_MAX_TOKENS, VerifiedTokenCache
+from authgate.tokens.claims import TokenClaims, TokenKind, new_token_id
 
 ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 4096
 REQUIRED_CLAIMS = ("iss", "aud", "sub", "sid", "jti", "iat", "exp")
-
-
-class TokenKind(Enum):
-    """The two kinds of token, named by their ``typ`` header."""
-
-    ACCESS = "at+jwt"
-    REFRESH = "rt+jwt"
-
-
-@dataclass(frozen=True, slots=True)
-class TokenClaims:
-    """The claims of an access or refresh token."""
-
-    iss: str
-    aud: str
-    sub: str
-    sid: str
-    jti: str
-    iat: int
-    exp: int
-
-    def payload(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def new_token_id() -> str:
-    """A random, URL-safe ``jti``: 96 bits, 16 characters (it is stored twice per session)."""
-    return secrets.token_urlsafe(12)
-
-
-SESSION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def is_session_id(value: str) -> bool:
-    """Whether ``value`` is spelled like a session id (URL-safe base64, at most 64
-    characters): anything else names no session, and is refused before any store call."""
-    return SESSION_ID.fullmatch(value) is not None
-
-
-def new_session_id() -> str:
-    """A random, URL-safe session id: 48 bits, 8 characters. It only has to be unique among
-    one user's sessions (it names their fields in the user's hash, twice, so it is short);
-    a token cannot be forged by guessing it, and the store refuses a sid already taken."""
-    return secrets.token_urlsafe(6)
 
 
 class TokenKey(Protocol):
@@ -151,7 +104,7 @@ class TokenCodec:
     ) -> None:
         self._settings = settings
         self._clock = clock
-        self.cache = VerifiedTokenCache(cache_size)
+        self.cache = VerifiedTokenCache(cache_size, clock=clock)
         self._keys: dict[TokenKind, TokenKey] = {
             TokenKind.ACCESS: access_key_for(settings),
             TokenKind.REFRESH: SecretKey(settings.refresh_token_secret),

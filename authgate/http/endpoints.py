@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from functools import wraps
 
 from starlette.requests import Request
@@ -11,31 +10,30 @@ from starlette.responses import Response
 from starlette.routing import Route, Router
 from starlette.types import Receive, Scope, Send
 
-from authgate.bodies import read_json_object
-from authgate.clientip import Network, client_ip, parse_networks
-from authgate.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cookies
-from authgate.csrf import (
+from authgate.config import Network, parse_networks
+from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated
+from authgate.http.bodies import read_json_object
+from authgate.http.clientip import client_ip
+from authgate.http.cookies import REFRESH_COOKIE, clear_token_cookies, set_token_cookies
+from authgate.http.csrf import (
     ORIGIN_CHECK,
     OriginCheck,
     carries_token_cookie,
     normalize_origins,
     origin_allowed,
 )
-from authgate.devices import describe_device
-from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated
-from authgate.events import CSRF_REJECTED
-from authgate.middleware import find_credential
-from authgate.principal import AuthenticatedUser
-from authgate.responses import ErrorRenderer, envelope, render_envelope
-from authgate.service import AuthService, Principal, SessionView, TokenPair
-from authgate.sessions.protocol import ClientInfo
-from authgate.users.protocol import utc_iso
-from authgate.validation import (
+from authgate.http.middleware import find_credential
+from authgate.http.principal import AuthenticatedUser
+from authgate.http.responses import ErrorRenderer, envelope, render_envelope
+from authgate.observability.events import CSRF_REJECTED
+from authgate.service import AuthService, Principal, TokenPair
+from authgate.service.validation import (
     parse_credentials,
     parse_password_change,
     parse_refresh_token,
     parse_registration,
 )
+from authgate.sessions.protocol import ClientInfo
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -64,19 +62,6 @@ def client_of(request: Request, trusted_proxies: tuple[Network, ...] = ()) -> Cl
         ip=client_ip(request.scope, trusted_proxies),
         user_agent=request.headers.get("user-agent", ""),
     )
-
-
-def session_data(view: SessionView) -> dict[str, object]:
-    info = view.info
-    return {
-        "id": info.id,
-        "createdAt": utc_iso(datetime.fromtimestamp(info.created_at_ms / 1000, UTC)),
-        "lastUsedAt": utc_iso(datetime.fromtimestamp(info.last_used_at_ms / 1000, UTC)),
-        "ip": info.ip,
-        "userAgent": info.user_agent,
-        "device": info.device or describe_device(info.user_agent),
-        "current": view.current,
-    }
 
 
 def in_envelope(endpoint: Endpoint, render: ErrorRenderer = render_envelope) -> Endpoint:
@@ -204,7 +189,7 @@ class AuthEndpoints:
 
     async def sessions(self, request: Request) -> Response:
         views = await self.service.list_sessions(principal_of(request))
-        return envelope(200, [session_data(view) for view in views], "Sessions")
+        return envelope(200, [view.public() for view in views], "Sessions")
 
     async def revoke_session(self, request: Request) -> Response:
         principal = principal_of(request)

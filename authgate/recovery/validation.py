@@ -1,10 +1,10 @@
-"""Input rules for the recovery endpoints' bodies (the rules of ``authgate.validation``)."""
+"""Input rules for the recovery endpoints' bodies (the rules of ``authgate.service.validation``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from authgate.validation import _check_password, _Checker, _present, check_email
+from authgate.service.validation import _check_password, _Checker, _present, check_email
 
 
 def parse_forgot_password(body: dict[str, Any]) -> str:

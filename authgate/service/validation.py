@@ -20,7 +20,7 @@ MAX_FULL_NAME = 100
 MAX_URL = 2048
 MAX_LOGIN = 320
 ROLE = re.compile(r"[a-z0-9_.:\-]{1,64}")
-# scopes the middleware gives by itself (authgate.principal): a role must not fake them
+# scopes the middleware gives by itself (authgate.http.principal): a role must not fake them
 RESERVED_ROLES = frozenset({"authenticated", "verified"})
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -17,15 +17,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
-from authgate.openapi.operations import (
+from authgate.http.cookies import ACCESS_COOKIE, REFRESH_COOKIE
+from authgate.http.openapi.operations import (
     ACCESS_TOKEN,
     CSRF,
     OPERATIONS,
     REFRESH_TOKEN,
     Operation,
 )
-from authgate.openapi.schemas import SCHEMAS, Schema, ref, success_envelope
+from authgate.http.openapi.schemas import SCHEMAS, Schema, ref, success_envelope
 
 __all__ = [
     "BEARER_SCHEME",

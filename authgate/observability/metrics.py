@@ -8,13 +8,16 @@ Every label takes a value from a fixed set: never a user id, an IP, a path or a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter
 from prometheus_client.exposition import generate_latest
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authgate.events import (
+from authgate.observability.collectors import FixedLabelCounter, LatencyHistogram
+from authgate.observability.events import (
     LOGIN_FAILED,
     LOGIN_SUCCEEDED,
     LOGIN_THROTTLED,
@@ -27,8 +30,7 @@ from authgate.events import (
     USER_DELETED,
     SecurityEvent,
 )
-from authgate.hot_metrics import FixedLabelCounter, LatencyHistogram
-from authgate.observer import (
+from authgate.observability.observer import (
     REFRESH_INVALID,
     REQUEST_ANONYMOUS,
     REQUEST_AUTHENTICATED,
@@ -36,15 +38,12 @@ from authgate.observer import (
     REQUEST_REJECTED,
     REQUEST_UNAVAILABLE,
 )
-from authgate.recovery.templates import MAIL_KINDS
-from authgate.sessions.protocol import RotationOutcome
 
 LOGIN_OUTCOMES = {
     LOGIN_SUCCEEDED: "succeeded",
     LOGIN_FAILED: "failed",
     LOGIN_THROTTLED: "throttled",
 }
-REFRESH_OUTCOMES = (*(outcome.value for outcome in RotationOutcome), REFRESH_INVALID)
 REQUEST_OUTCOMES = (
     REQUEST_AUTHENTICATED,
     REQUEST_ANONYMOUS,
@@ -74,7 +73,16 @@ class PrometheusMetrics:
     (``on_event``); ``route()`` serves them in the Prometheus text format.
     """
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        refresh_outcomes: Sequence[str],
+        mail_kinds: Sequence[str],
+        registry: CollectorRegistry | None = None,
+    ) -> None:
+        """``refresh_outcomes`` and ``mail_kinds``: every value those labels take (the
+        gate passes the session store's rotation outcomes and the recovery mails' kinds),
+        so each shows at 0 from the start and no other value is ever a label."""
         self.registry = registry if registry is not None else CollectorRegistry()
         logins = Counter(
             "authgate_logins",
@@ -117,10 +125,12 @@ class PrometheusMetrics:
         # children bound up front: every known value shows (at 0), and the hot path does
         # a dict lookup instead of a labels() call
         self._logins = {name: logins.labels(value) for name, value in LOGIN_OUTCOMES.items()}
-        self._refreshes = {value: refreshes.labels(value) for value in REFRESH_OUTCOMES}
+        self._refreshes = {
+            value: refreshes.labels(value) for value in (*refresh_outcomes, REFRESH_INVALID)
+        }
         for reason in (*REVOKE_REASONS.values(), *SESSIONS_REVOKED_REASONS):
             self._revoked.labels(reason)
-        for kind in MAIL_KINDS:
+        for kind in mail_kinds:
             self._mails.labels(kind)
 
     # -- Observer ---------------------------------------------------------------------

@@ -6,18 +6,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from authgate.bodies import read_json_object
-from authgate.clientip import parse_networks
-from authgate.cookies import clear_token_cookies
-from authgate.recovery.bodies import (
+from authgate.config import parse_networks
+from authgate.http.bodies import read_json_object
+from authgate.http.cookies import clear_token_cookies
+from authgate.http.endpoints import client_of, in_envelope, optional_principal, principal_of
+from authgate.http.responses import ErrorRenderer, envelope, render_envelope
+from authgate.recovery.flows import RecoveryFlows
+from authgate.recovery.validation import (
     parse_email_change,
     parse_forgot_password,
     parse_password_reset,
     parse_token,
 )
-from authgate.recovery.flows import RecoveryFlows
-from authgate.responses import ErrorRenderer, envelope, render_envelope
-from authgate.routes import client_of, in_envelope, optional_principal, principal_of
 from authgate.sessions.protocol import ClientInfo
 
 RESET_LINK_SENT = "If an account uses this address, a link to reset its password is on its way"

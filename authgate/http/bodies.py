@@ -7,14 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from authgate.errors import AuthgateError, PayloadTooLarge, ValidationError
-
-
-class UnsupportedMediaType(AuthgateError):
-    """The body is not sent as ``application/json``."""
-
-    status_code = 415
-    default_message = "Request body must be sent as application/json"
+from authgate.errors import PayloadTooLarge, UnsupportedMediaType, ValidationError
 
 
 def _reject_constant(name: str) -> Any:

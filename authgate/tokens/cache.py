@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from authgate.tokens import TokenClaims
+    from authgate.tokens.claims import TokenClaims
 
 DEFAULT_MAX_TOKENS = 10_000
 

@@ -11,12 +11,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authgate.config import Settings
 from authgate.errors import ConfigError
-from authgate.guards import Protect
-from authgate.lifespan import serve_lifespan
-from authgate.middleware import AuthMiddleware, route_path
+from authgate.http.guards import Protect
+from authgate.http.lifespan import serve_lifespan
+from authgate.http.middleware import AuthMiddleware, route_path
 
 if TYPE_CHECKING:
-    from authgate.gate import AuthGate
+    from authgate.http.parts import MountableGate
 
 
 def check_refresh_cookie_path(settings: Settings, prefix: str) -> None:
@@ -56,7 +56,7 @@ class AuthWrapped:
     """
 
     def __init__(
-        self, gate: AuthGate, app: ASGIApp, *, prefix: str = "/auth", protect: Protect = ()
+        self, gate: MountableGate, app: ASGIApp, *, prefix: str = "/auth", protect: Protect = ()
     ) -> None:
         self.gate = gate
         self.app = app

@@ -16,9 +16,9 @@ from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import Scope
 from starlette.websockets import WebSocket
 
-from authgate.cookies import ACCESS_COOKIE
 from authgate.errors import AuthgateError, InsufficientScope, NotAuthenticated
-from authgate.responses import ErrorRenderer, render_envelope
+from authgate.http.cookies import ACCESS_COOKIE
+from authgate.http.responses import ErrorRenderer, render_envelope
 
 Protect: TypeAlias = Sequence[str] | Mapping[str, Sequence[str]]
 """Path prefixes that need a login, or a mapping of prefixes to the scopes they need."""

@@ -1,36 +1,18 @@
-"""The SQLAlchemy 2 async user store (PostgreSQL via asyncpg; SQLite for trying out)."""
+"""The SQLAlchemy 2 async user store (PostgreSQL via asyncpg; SQLite for trying out).
+
+Its schema is ``authgate.users.tables``, brought up to date by ``authgate.migrations``
+(``authgate db upgrade``, or the gate's start-up).
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Boolean,
-    DateTime,
-    ForeignKey,
-    MetaData,
-    String,
-    Uuid,
-    delete,
-    false,
-    select,
-    text,
-    update,
-)
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    async_sessionmaker,
-    create_async_engine,
-)
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
-from authgate.errors import Conflict, FieldError, ServiceUnavailable, email_taken
+from authgate.users.engine import database_errors
 from authgate.users.protocol import (
     CredentialChange,
     NewUser,
@@ -39,101 +21,7 @@ from authgate.users.protocol import (
     UserPage,
     is_user_id,
 )
-
-# PostgreSQL's own default names, spelled out so that every database (SQLite too) has the
-# same constraint names and a later migration can refer to them
-NAMING_CONVENTION = {
-    "pk": "%(table_name)s_pkey",
-    "uq": "%(table_name)s_%(column_0_name)s_key",
-    "fk": "%(table_name)s_%(column_0_name)s_fkey",
-    "ix": "ix_%(table_name)s_%(column_0_name)s",
-}
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Base(DeclarativeBase):
-    """Declarative base of authgate's tables (``Base.metadata`` for migrations)."""
-
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-
-class UserRow(Base):
-    """The ``users`` table. Username and email are stored lowercase and unique."""
-
-    __tablename__ = "users"
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    username: Mapped[str] = mapped_column(String(32), unique=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)
-    full_name: Mapped[str] = mapped_column(String(100))
-    avatar_url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
-    password_hash: Mapped[str] = mapped_column(String(255))
-    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
-    email_verified: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    credential_epoch: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=_now)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, onupdate=_now
-    )
-    # loaded in the same query (a LEFT OUTER JOIN): a user costs one query, roles included
-    role_rows: Mapped[list[UserRoleRow]] = relationship(lazy="joined", order_by="UserRoleRow.role")
-
-    def to_user(self) -> User:
-        return User(
-            id=str(self.id),
-            username=self.username,
-            email=self.email,
-            full_name=self.full_name,
-            avatar_url=self.avatar_url,
-            is_active=self.is_active,
-            created_at=self.created_at,
-            roles=frozenset(row.role for row in self.role_rows),
-            email_verified=self.email_verified,
-            password_hash=self.password_hash,
-            credential_epoch=self.credential_epoch,
-        )
-
-
-class UserRoleRow(Base):
-    """The ``user_roles`` table: one row per role a user has."""
-
-    __tablename__ = "user_roles"
-
-    user_id: Mapped[uuid.UUID] = mapped_column(
-        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
-    )
-    role: Mapped[str] = mapped_column(String(64), primary_key=True)
-
-
-def create_engine(url: str) -> AsyncEngine:
-    """An async engine for ``url`` that notices dead connections and fails fast."""
-    # statement parameters (password hashes among them) stay out of SQL logs and of the
-    # errors authgate logs
-    options: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
-    if url.startswith("postgresql+asyncpg"):
-        options["connect_args"] = {"timeout": 5, "command_timeout": 10}
-        options["pool_timeout"] = 10
-    return create_async_engine(url, **options)
-
-
-@asynccontextmanager
-async def _database_errors() -> AsyncIterator[None]:
-    """Turn driver errors into authgate errors: unique violations into 409, outages into 503."""
-    try:
-        yield
-    except IntegrityError as exc:
-        detail = str(exc.orig).lower()
-        if "email" in detail:
-            raise email_taken() from None
-        raise Conflict(
-            "Username is already taken",
-            errors=[FieldError("username", "is already taken")],
-        ) from None
-    except (SQLAlchemyError, OSError, TimeoutError) as exc:
-        raise ServiceUnavailable("Database unavailable") from exc
+from authgate.users.tables import UserRoleRow, UserRow, utc_now
 
 
 class SqlAlchemyUserStore:
@@ -142,12 +30,6 @@ class SqlAlchemyUserStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
-
-    async def create_tables(self) -> None:
-        """Bring the schema up to date: runs the migrations (``authgate.migrations``)."""
-        from authgate.migrations import upgrade  # the migrations import this module
-
-        await upgrade(self.engine)
 
     async def create(self, new_user: NewUser) -> User:
         row = UserRow(
@@ -160,21 +42,21 @@ class SqlAlchemyUserStore:
             credential_epoch=0,
             role_rows=[],
         )
-        async with _database_errors(), self._sessions() as session, session.begin():
+        async with database_errors(), self._sessions() as session, session.begin():
             session.add(row)
         return row.to_user()
 
     async def get_by_id(self, user_id: str) -> User | None:
         if not is_user_id(user_id):
             return None
-        async with _database_errors(), self._sessions() as session:
+        async with database_errors(), self._sessions() as session:
             row = await session.get(UserRow, uuid.UUID(user_id))
             return None if row is None else row.to_user()
 
     async def get_by_login(self, login: str) -> User | None:
         login = login.lower()
         column = UserRow.email if "@" in login else UserRow.username
-        async with _database_errors(), self._sessions() as session:
+        async with database_errors(), self._sessions() as session:
             result = await session.execute(select(UserRow).where(column == login))
             row = result.unique().scalar_one_or_none()
             return None if row is None else row.to_user()
@@ -192,7 +74,7 @@ class SqlAlchemyUserStore:
             return None
         values: dict[str, Any] = {
             "credential_epoch": UserRow.credential_epoch + 1,
-            "updated_at": _now(),
+            "updated_at": utc_now(),
         }
         if change.password_hash is not None:
             values["password_hash"] = change.password_hash
@@ -206,7 +88,7 @@ class SqlAlchemyUserStore:
         if epoch is not None:
             statement = statement.where(UserRow.credential_epoch == epoch)
         statement = statement.values(**values).returning(UserRow.credential_epoch)
-        async with _database_errors(), self._sessions() as session, session.begin():
+        async with database_errors(), self._sessions() as session, session.begin():
             new_epoch = (await session.execute(statement)).scalar_one_or_none()
         return None if new_epoch is None else int(new_epoch)
 
@@ -233,7 +115,7 @@ class SqlAlchemyUserStore:
         if not is_user_id(user_id):
             return False
         key = uuid.UUID(user_id)
-        async with _database_errors(), self._sessions() as session, session.begin():
+        async with database_errors(), self._sessions() as session, session.begin():
             # explicitly: SQLite does not enforce the foreign key's ON DELETE CASCADE by default
             await session.execute(delete(UserRoleRow).where(UserRoleRow.user_id == key))
             result = await session.execute(delete(UserRow).where(UserRow.id == key))
@@ -249,9 +131,9 @@ class SqlAlchemyUserStore:
         if not is_user_id(user_id):
             return False
         key = uuid.UUID(user_id)
-        touch = update(UserRow).where(UserRow.id == key).values(updated_at=_now())
+        touch = update(UserRow).where(UserRow.id == key).values(updated_at=utc_now())
         held = select(UserRoleRow).where(UserRoleRow.user_id == key, UserRoleRow.role == role)
-        async with _database_errors(), self._sessions() as session, session.begin():
+        async with database_errors(), self._sessions() as session, session.begin():
             # updating the user first locks its row, so concurrent changes to one user's roles
             # (and a concurrent delete) wait for each other instead of colliding
             touched = await session.execute(touch)
@@ -268,21 +150,21 @@ class SqlAlchemyUserStore:
         statement = select(UserRow).order_by(UserRow.username).limit(limit + 1)
         if after is not None:
             statement = statement.where(UserRow.username > after.lower())
-        async with _database_errors(), self._sessions() as session:
+        async with database_errors(), self._sessions() as session:
             rows = list((await session.execute(statement)).unique().scalars())
         users = [row.to_user() for row in rows[:limit]]
         more = len(rows) > limit
         return UserPage(users, users[-1].username if more and users else None)
 
     async def ping(self) -> None:
-        async with _database_errors(), self.engine.connect() as connection:
+        async with database_errors(), self.engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
 
     async def _update(self, user_id: str, *where: Any, **values: Any) -> bool:
         if not is_user_id(user_id):
             return False
-        values["updated_at"] = _now()
+        values["updated_at"] = utc_now()
         statement = update(UserRow).where(UserRow.id == uuid.UUID(user_id), *where).values(**values)
-        async with _database_errors(), self._sessions() as session, session.begin():
+        async with database_errors(), self._sessions() as session, session.begin():
             result = await session.execute(statement)
         return bool(getattr(result, "rowcount", 0))

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
-    from authgate.gate import AuthGate
+    from authgate.http.parts import Lifecycle
 
 logger = logging.getLogger("authgate")
-_APP_ENDED = "authgate.lifespan.app-ended"
+_APP_ENDED = "authgate.http.lifespan.app-ended"
 
 
 class LifespanFailed(Exception):
@@ -96,7 +96,7 @@ class InnerLifespan:
 
 
 async def serve_lifespan(
-    gate: AuthGate, app: ASGIApp, scope: Scope, receive: Receive, send: Send
+    gate: Lifecycle, app: ASGIApp, scope: Scope, receive: Receive, send: Send
 ) -> None:
     """Answer one ASGI lifespan: ``gate.startup()`` then the app's start-up; at the end the
     app's shut-down then ``gate.shutdown()``. A failure is reported as ``*.failed``."""

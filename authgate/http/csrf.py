@@ -26,7 +26,7 @@ from starlette.datastructures import Headers
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
-from authgate.cookies import ACCESS_COOKIE, REFRESH_COOKIE
+from authgate.http.cookies import ACCESS_COOKIE, REFRESH_COOKIE
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _HTTP_SCHEME = {"http": "http", "https": "https", "ws": "http", "wss": "https"}

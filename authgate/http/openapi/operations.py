@@ -1,6 +1,6 @@
 """What each endpoint of the auth router takes and answers, as data.
 
-One ``Operation`` per route of ``authgate.routes`` (and of the recovery endpoints): its
+One ``Operation`` per route of ``authgate.http.endpoints`` (and of the recovery endpoints): its
 body, its success status and ``data``, and every error status it can answer. A new
 endpoint needs one more entry here; ``tests/test_openapi.py`` fails on a router route
 without one.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from authgate.openapi.schemas import Schema, ref
+from authgate.http.openapi.schemas import Schema, ref
 
 # Every request through the middleware: Redis or the database unreachable.
 UNAVAILABLE = 503

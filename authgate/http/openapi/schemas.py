@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from authgate.passwords import BCRYPT_MAX_BYTES, MIN_PASSWORD_LENGTH
-from authgate.validation import MAX_EMAIL, MAX_FULL_NAME, MAX_URL
+from authgate.service.validation import MAX_EMAIL, MAX_FULL_NAME, MAX_URL
 
 Schema = dict[str, Any]
 

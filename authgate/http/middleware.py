@@ -16,15 +16,7 @@ from starlette.requests import HTTPConnection, cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocketClose
 
-from authgate.clientip import client_ip, parse_networks
-from authgate.cookies import ACCESS_COOKIE
-from authgate.csrf import (
-    ORIGIN_CHECK,
-    OriginCheck,
-    needs_origin_check,
-    normalize_origins,
-    origin_allowed,
-)
+from authgate.config import parse_networks
 from authgate.errors import (
     AuthgateError,
     ConfigError,
@@ -33,8 +25,16 @@ from authgate.errors import (
     NotAuthenticated,
     ServiceUnavailable,
 )
-from authgate.events import CSRF_REJECTED, SecurityEvents
-from authgate.guards import (
+from authgate.http.clientip import client_ip
+from authgate.http.cookies import ACCESS_COOKIE
+from authgate.http.csrf import (
+    ORIGIN_CHECK,
+    OriginCheck,
+    needs_origin_check,
+    normalize_origins,
+    origin_allowed,
+)
+from authgate.http.guards import (
     RENDERER_KEY,
     Protect,
     RouteGroups,
@@ -42,7 +42,10 @@ from authgate.guards import (
     renderer_of,
     scope_names,
 )
-from authgate.observer import (
+from authgate.http.principal import AuthenticatedUser, TokenCredentials, scopes_of
+from authgate.http.responses import ErrorRenderer, render_envelope
+from authgate.observability.events import CSRF_REJECTED, SecurityEvents
+from authgate.observability.observer import (
     REQUEST_ANONYMOUS,
     REQUEST_AUTHENTICATED,
     REQUEST_FORBIDDEN,
@@ -51,12 +54,10 @@ from authgate.observer import (
     Observer,
     Observers,
 )
-from authgate.principal import AuthenticatedUser, TokenCredentials, scopes_of
-from authgate.responses import ErrorRenderer, render_envelope
 from authgate.service import AuthService, Principal
 
 if TYPE_CHECKING:
-    from authgate.gate import AuthGate
+    from authgate.http.parts import GateParts
 
 
 class Authenticator(Protocol):
@@ -164,7 +165,8 @@ class AuthMiddleware:
         events: where a refused cross-site request is reported.
         trusted_proxies: proxies whose ``X-Forwarded-For`` names the client in those reports.
         observer: told the outcome of every request (for metrics).
-        gate: the ``AuthGate`` whose service, settings, hooks and error renderer to use.
+        gate: the gate (``AuthGate``, or anything with its ``service`` and
+            ``render_error``) whose service, settings, hooks and error renderer to use.
         render_error: how a refusal is rendered (default: the gate's, else the envelope).
     """
 
@@ -178,7 +180,7 @@ class AuthMiddleware:
         trusted_proxies: Sequence[str] | None = None,
         observer: Observer | None = None,
         *,
-        gate: AuthGate | None = None,
+        gate: GateParts | None = None,
         render_error: ErrorRenderer | None = None,
     ) -> None:
         if authenticator is None:

@@ -8,11 +8,11 @@ deletion are ``AuthService.set_active`` and ``AuthService.delete_user``; registr
 from __future__ import annotations
 
 from authgate.errors import ConfigError, NotFound
-from authgate.events import ROLE_GRANTED, ROLE_REVOKED
+from authgate.observability.events import ROLE_GRANTED, ROLE_REVOKED
 from authgate.service import AuthService, without_hash
+from authgate.service.validation import MAX_LOGIN, parse_role
 from authgate.sessions.protocol import SessionInfo
 from authgate.users.protocol import User, UserDirectory, UserPage, is_user_id
-from authgate.validation import MAX_LOGIN, parse_role
 
 MAX_PAGE = 1000
 ADMIN_REVOCATION = "revoked-by-admin"
