@@ -16,18 +16,24 @@ from passlib.context import CryptContext
 BCRYPT_MAX_BYTES = 72
 MIN_PASSWORD_LENGTH = 8
 _CURRENT_IDENT = "$2b$"
-# bcrypt threads run this much "nicer" than the event loop's thread: on a busy core the
-# kernel gives the loop (every other request) the CPU first, and bcrypt the rest
-WORKER_NICENESS = 10
+# bcrypt threads run at the kernel's idle priority (SCHED_IDLE), or where that is refused
+# at the lowest nice level: on a busy core the kernel gives the loop (every other request)
+# the CPU first, and bcrypt what is left
+WORKER_NICENESS = 19
 
 T = TypeVar("T")
 
 
 def _lower_priority() -> None:
     """Lower the calling thread's priority (Linux schedules threads one by one)."""
-    if sys.platform == "linux":
+    if sys.platform != "linux":
+        return
+    thread = threading.get_native_id()
+    try:
+        os.sched_setscheduler(thread, os.SCHED_IDLE, os.sched_param(0))
+    except (OSError, AttributeError):
         with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICENESS)
+            os.setpriority(os.PRIO_PROCESS, thread, WORKER_NICENESS)
 
 
 class PasswordHasher(Protocol):
