@@ -9,7 +9,7 @@ from starlette.responses import Response
 from authgate.config import Settings
 
 ACCESS_COOKIE = "accessToken"
-# Starlette types the attribute in lowercase; the contract spells it as browsers document it.
+# Starlette types the attribute in lowercase; the header spells it as browsers document it.
 _STRICT = cast(Any, "Strict")
 REFRESH_COOKIE = "refreshToken"
 

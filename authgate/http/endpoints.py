@@ -83,7 +83,8 @@ def token_data(tokens: TokenPair) -> dict[str, str]:
 
 
 class AuthEndpoints:
-    """The endpoints of contract §6, bound to one ``AuthService``."""
+    """The auth router's endpoints (register, login, refresh, logout, the caller's profile
+    and sessions, password change), bound to one ``AuthService``."""
 
     def __init__(self, service: AuthService, render_error: ErrorRenderer = render_envelope) -> None:
         self.service = service

@@ -24,7 +24,8 @@ RESET_LINK_SENT = "If an account uses this address, a link to reset its password
 
 
 class RecoveryEndpoints:
-    """The endpoints of contract §10, bound to one ``RecoveryFlows``."""
+    """The recovery endpoints (forgot and reset password, verify and change the e-mail
+    address), bound to one ``RecoveryFlows``."""
 
     def __init__(self, flows: RecoveryFlows, render_error: ErrorRenderer = render_envelope) -> None:
         self.flows = flows

@@ -1,5 +1,6 @@
-"""The recovery flows (contract §10): forgot and reset password, verify and change the
-e-mail address. No HTTP in here; ``authgate.http.recovery_endpoints`` is the thin layer on top.
+"""The recovery flows: forgot and reset password, verify and change the e-mail address.
+
+No HTTP in here; ``authgate.http.recovery_endpoints`` is the thin layer on top.
 
 Mail is only ever queued on the outbox, so no answer waits for (or reveals anything
 through) the SMTP server. ``forgot_password`` does the same work whether or not the

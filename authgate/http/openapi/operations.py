@@ -184,7 +184,7 @@ OPERATIONS: tuple[Operation, ...] = (
         authenticated=True,
         description="A wrong `currentPassword` is a 400 field error, counted like a login.",
     ),
-    # account recovery and e-mail verification (contract §10)
+    # account recovery and e-mail verification
     Operation(
         "POST",
         "/forgot-password",
