@@ -114,7 +114,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-        """Build settings from environment variables (see the README's table).
+        """Build settings from environment variables (listed in ``docs/configuration.md``).
 
         Keyword ``overrides`` win over the environment. The result is checked with
         :meth:`checked`, so production misconfiguration stops start-up here.

@@ -20,7 +20,7 @@ class SessionFlows(ServiceBase):
     """Everything that starts from a token: rotate it, check it, end its session."""
 
     async def refresh(self, refresh_token: str | None, client: ClientInfo) -> TokenPair:
-        """Rotate the session's refresh token (see the README for the state machine).
+        """Rotate the session's refresh token (the state machine: ``docs/sessions.md``).
 
         Raises:
             NotAuthenticated: missing, invalid, expired, revoked or reused token.
