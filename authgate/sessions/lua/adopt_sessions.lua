@@ -20,11 +20,8 @@ for k = 3, #KEYS do
       if ARGV[a + 5] ~= '' then
         redis.call('HSET', KEYS[1], sid .. '@', ARGV[a + 5])
       end
-      local iat, lifetime = string.match(ARGV[a + 3], '^(%d+)|(%d+)|')
-      local expires_ms = (iat + lifetime) * 1000
-      if redis.call('PEXPIRETIME', KEYS[1]) < expires_ms then
-        redis.call('PEXPIREAT', KEYS[1], expires_ms)
-      end
+      local iat, lifetime = parse_session(ARGV[a + 3])
+      keep_until(KEYS[1], (iat + lifetime) * 1000)
     end
     redis.call('DEL', KEYS[k])
     redis.call('ZREM', KEYS[2], sid)

@@ -9,29 +9,25 @@
 -- Returns the number of live sessions ended.
 local key, keep = KEYS[1], ARGV[2]
 local now = tonumber(ARGV[3])
-local epoch = math.max(tonumber(redis.call('HGET', key, '@') or '0') or 0, tonumber(ARGV[1]))
+local epoch = math.max(number_of(redis.call('HGET', key, '@')), tonumber(ARGV[1]))
 local fields = redis.call('HGETALL', key)
 local ended = 0
 for i = 1, #fields, 2 do
   local sid = fields[i]
-  if not string.find(sid, '[.@]') then
-    local iat, lifetime, jti, prev, had =
-      string.match(fields[i + 1], '^(%d+)|(%d+)|([^|]*)|([^|]*)|?(%d*)$')
+  if is_session_field(sid) then
+    local iat, lifetime, jti, prev, had = parse_session(fields[i + 1])
     if sid == keep and iat then
-      redis.call('HSET', key, sid, string.format('%s|%s|%s|%s|%d', iat, lifetime, jti, prev, epoch))
-    elseif (tonumber(had) or 0) < epoch or not iat then
+      redis.call('HSET', key, sid, string.format('%d|%d|%s|%s|%d', iat, lifetime, jti, prev, epoch))
+    elseif not iat or had < epoch then
       if iat and (iat + lifetime) * 1000 > now then
         ended = ended + 1
       end
-      redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
+      drop_session(key, sid)
     end
   end
 end
 redis.call('HSET', key, '@', string.format('%d', epoch))
-local remember = now + tonumber(ARGV[4])
-if redis.call('PEXPIRETIME', key) < remember then
-  redis.call('PEXPIREAT', key, remember)
-end
+keep_until(key, now + tonumber(ARGV[4]))
 for k = 2, #KEYS do
   redis.call('DEL', KEYS[k])
 end

@@ -16,7 +16,7 @@ if redis.call('HEXISTS', key, sid) == 1 then
   return -1
 end
 local epoch = tonumber(ARGV[10])
-local current = tonumber(redis.call('HGET', key, '@') or '0') or 0
+local current = number_of(redis.call('HGET', key, '@'))
 if epoch < current then
   return -2
 end
@@ -27,10 +27,11 @@ local now_s = math.floor(tonumber(ARGV[5]) / 1000)
 local fields = redis.call('HGETALL', key)
 local live, gone = {}, {}
 for i = 1, #fields, 2 do
-  if not string.find(fields[i], '[.@]') then
-    local iat, lifetime, had = string.match(fields[i + 1], '^(%d+)|(%d+)|[^|]*|[^|]*|?(%d*)$')
+  if is_session_field(fields[i]) then
+    local iat, lifetime, _, _, had = parse_session(fields[i + 1])
+    -- a record that does not parse has no exp (0): it goes as an expired one would
     local exp = iat and iat + lifetime or 0
-    if exp <= now_s or (tonumber(had) or 0) < epoch then
+    if exp <= now_s or had < epoch then
       table.insert(gone, fields[i])
     else
       table.insert(live, {exp, fields[i]})
@@ -42,7 +43,7 @@ for i = 1, #live - tonumber(ARGV[9]) + 1 do
   table.insert(gone, live[i][2])
 end
 for _, old in ipairs(gone) do
-  redis.call('HDEL', key, old, old .. '.', old .. '@')
+  drop_session(key, old)
 end
 local iat, exp, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 -- the epoch is written only once it is not 0 (layout.py)
@@ -52,8 +53,5 @@ redis.call('HSET', key, sid, string.format('%d|%d|%s|', iat, exp - iat, ARGV[2])
 if ARGV[8] ~= '' then
   redis.call('HSET', key, sid .. '@', ARGV[8])
 end
-local expires_ms = exp * 1000
-if redis.call('PEXPIRETIME', key) < expires_ms then
-  redis.call('PEXPIREAT', key, expires_ms)
-end
+keep_until(key, exp * 1000)
 return #gone

@@ -9,9 +9,9 @@ local now = tonumber(ARGV[1])
 local out = {}
 for i = 1, #KEYS / 2 do
   local found = redis.call('HMGET', KEYS[2 * i - 1], ARGV[i + 1], '@')
-  local iat, lifetime, epoch = string.match(found[1] or '', '^(%d+)|(%d+)|[^|]*|[^|]*|?(%d*)$')
-  out[2 * i - 1] = (iat and iat + lifetime > now
-    and (tonumber(epoch) or 0) >= (tonumber(found[2]) or 0)) and 1 or 0
+  -- the parse returns its values as they are (no table): this loop allocates none per check
+  local iat, lifetime, _, _, epoch = parse_session(found[1])
+  out[2 * i - 1] = (iat and iat + lifetime > now and epoch >= number_of(found[2])) and 1 or 0
   out[2 * i] = redis.call('GET', KEYS[2 * i])
 end
 return out

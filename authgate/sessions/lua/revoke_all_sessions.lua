@@ -9,9 +9,10 @@ local revoked = 0
 for i = 1, #fields, 2 do
   local field = fields[i]
   local sid = string.match(field, '^[^.@]*')
+  -- field by field, so a helper field left without its session goes too
   if sid ~= ARGV[1] and field ~= '@' then
-    if sid == field then
-      local iat, lifetime = string.match(fields[i + 1], '^(%d+)|(%d+)|')
+    if is_session_field(field) then
+      local iat, lifetime = parse_session(fields[i + 1])
       if iat and (iat + lifetime) * 1000 > now then
         revoked = revoked + 1
       end

@@ -3,9 +3,8 @@
 -- ARGV[1] sid  ARGV[2] now (ms)
 -- Returns 1 if the session was alive, else 0.
 local sid = ARGV[1]
-local session = redis.call('HGET', KEYS[1], sid) or ''
-redis.call('HDEL', KEYS[1], sid, sid .. '.', sid .. '@')
-local iat, lifetime = string.match(session, '^(%d+)|(%d+)|')
+local iat, lifetime = parse_session(redis.call('HGET', KEYS[1], sid))
+drop_session(KEYS[1], sid)
 if iat and (iat + lifetime) * 1000 > tonumber(ARGV[2]) then
   return 1
 end

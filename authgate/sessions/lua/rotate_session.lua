@@ -11,19 +11,19 @@ local key, sid = KEYS[1], ARGV[1]
 local now = tonumber(ARGV[6])
 local grace = tonumber(ARGV[7])
 local found = redis.call('HMGET', key, sid, '@')
-local iat, lifetime, jti, prev, epoch =
-  string.match(found[1] or '', '^(%d+)|(%d+)|([^|]*)|([^|]*)|?(%d*)$')
+local iat, lifetime, jti, prev, epoch = parse_session(found[1])
 local exp = iat and iat + lifetime
-epoch = tonumber(epoch) or 0
-if not exp or exp * 1000 <= now or epoch < (tonumber(found[2]) or 0) then
-  redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
+if not exp or exp * 1000 <= now or epoch < number_of(found[2]) then
+  drop_session(key, sid)
   return {'missing'}
 end
+-- iat goes back as the record spells it (a string), exp as a number
+local iat_text = string.format('%d', iat)
 -- only the start of the previous jti is kept (layout.py): compare the presented one's
 local presented_start = string.sub(ARGV[2], 1, 8)
 -- this very rotation again (its reply was lost and the client resent it): the same answer
 if ARGV[3] == jti and presented_start == prev then
-  return {'rotated', jti, iat, exp}
+  return {'rotated', jti, iat_text, exp}
 end
 local created, last = string.match(redis.call('HGET', key, sid .. '.') or '', '^(%d+)|(-?%d+)|')
 if ARGV[2] == jti then
@@ -38,16 +38,13 @@ if ARGV[2] == jti then
   else
     redis.call('HDEL', key, sid .. '@')
   end
-  local expires_ms = new_exp * 1000
-  if redis.call('PEXPIRETIME', key) < expires_ms then
-    redis.call('PEXPIREAT', key, expires_ms)
-  end
+  keep_until(key, new_exp * 1000)
   return {'rotated', ARGV[3], ARGV[4], ARGV[5]}
 end
 -- the last use (the last refresh) is kept in ms after the current token's iat
 if grace > 0 and prev ~= '' and presented_start == prev
     and now - (iat * 1000 + (tonumber(last) or 0)) <= grace then
-  return {'grace', jti, iat, exp}
+  return {'grace', jti, iat_text, exp}
 end
-redis.call('HDEL', key, sid, sid .. '.', sid .. '@')
+drop_session(key, sid)
 return {'reused'}
