@@ -171,7 +171,7 @@ async def test_a_database_from_a_newer_authgate_is_refused_not_an_outage(
         await upgrade(empty_database_url)
 
 
-def test_the_wheel_ships_the_migrations_and_the_command(tmp_path: Path) -> None:
+def test_the_wheel_ships_the_library_not_the_example(tmp_path: Path) -> None:
     project = Path(__file__).resolve().parent.parent
     subprocess.run(
         ["uv", "build", "--wheel", "--quiet", "--out-dir", str(tmp_path)],
@@ -192,4 +192,15 @@ def test_the_wheel_ships_the_migrations_and_the_command(tmp_path: Path) -> None:
     assert {"authgate/migrations/env.py", "authgate/migrations/script.py.mako"} <= shipped
     assert "authgate/migrations/versions/0001_users.py" in shipped
     assert shipped <= names
+    # every Lua script, the shared prelude with them: the scripts are read at run time
+    lua_files = {path.relative_to(project).as_posix() for path in project.glob("authgate/**/*.lua")}
+    assert {
+        "authgate/redis/lua/prelude.lua",
+        "authgate/sessions/lua/lookup.lua",
+        "authgate/limits/lua/reserve_attempt.lua",
+        "authgate/recovery/lua/issue_token.lua",
+    } <= lua_files
+    assert lua_files <= names
+    # the example app runs from a checkout: it is no package of the wheel
+    assert not [name for name in names if name.startswith("app_example/")]
     assert "authgate = authgate.cli:main" in scripts
