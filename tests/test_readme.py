@@ -1,5 +1,9 @@
-"""The README's Python code, taken from its sections and run as written (with the test
+"""The Python code of the README and the docs/ pages, run as written (with the test
 services in the environment ``Settings.from_env()`` reads), then used as a developer would.
+
+Each block the tests run is marked ``<!-- runnable: NAME -->`` on the line before it
+(``tests/markdown_pages.py``); every marked block runs, and the ones below are also put to
+work by name.
 """
 
 from __future__ import annotations
@@ -15,38 +19,22 @@ import pytest
 
 from authgate import AuthGate, Settings
 from tests.conftest import PASSWORD, DatabaseFactory, unique_username
+from tests.markdown_pages import relative, runnable_blocks
 from tests.processes import free_port, stop_process, wait_until_serving
 from tests.test_mounting import client_of, running
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+
+def snippet(name: str) -> str:
+    """The code of the block marked ``<!-- runnable: name -->`` (in README.md or docs/)."""
+    return runnable_blocks()[name].code
 
 
-def snippet(heading: str, index: int = 0) -> str:
-    """The ``index``-th Python block of the README section under ``heading`` (up to the next
-    heading of any level)."""
-    blocks: list[list[str]] = []
-    inside = fenced = False
-    for line in README.read_text().splitlines():
-        if line.startswith("```"):
-            if not fenced and inside and line == "```python":
-                blocks.append([])
-            fenced = not fenced
-            continue
-        if fenced:
-            if inside and blocks and line != "```":
-                blocks[-1].append(line)
-            continue
-        if line.startswith("#"):
-            if inside:
-                break
-            inside = line == heading
-    return "\n".join(blocks[index]) + "\n"
-
-
-def run_snippet(heading: str, index: int = 0) -> dict[str, Any]:
-    """Execute a README block as a module; its globals."""
-    namespace: dict[str, Any] = {"__name__": f"readme_{index}"}
-    exec(compile(snippet(heading, index), f"README.md: {heading}", "exec"), namespace)  # noqa: S102
+def run_snippet(name: str) -> dict[str, Any]:
+    """Execute a marked block as a module; its globals."""
+    block = runnable_blocks()[name]
+    namespace: dict[str, Any] = {"__name__": f"docs_{name.replace('-', '_')}"}
+    where = f"{relative(block.page)}:{block.line} ({name})"
+    exec(compile(block.code, where, "exec"), namespace)  # noqa: S102
     return namespace
 
 
@@ -83,8 +71,17 @@ async def sign_up(client: httpx.AsyncClient, prefix: str = "/auth") -> str:
     return user_id
 
 
+@pytest.mark.parametrize("name", sorted(runnable_blocks()))
+async def test_every_runnable_block_runs_as_written(name: str) -> None:
+    """Each marked block executes as a module; the gates it builds shut down cleanly."""
+    namespace = run_snippet(name)
+    gates = [value for value in namespace.values() if isinstance(value, AuthGate)]
+    for gate in gates:
+        await gate.shutdown()
+
+
 async def test_using_it_in_a_starlette_app() -> None:
-    module = run_snippet("## Using it in an app")
+    module = run_snippet("starlette-app")
     app, gate = module["app"], module["gate"]
     async with running(app), client_of(app) as client:
         assert (await client.get("/dashboard")).status_code == 401
@@ -98,7 +95,7 @@ async def test_using_it_in_a_starlette_app() -> None:
 
 
 async def test_mounting_in_any_asgi_app() -> None:
-    module = run_snippet("## Mounting in any ASGI app")
+    module = run_snippet("asgi-wrap")
     application, gate = module["application"], module["gate"]
     async with running(application), client_of(application) as client:
         assert (await client.get("/hello")).text == "hello stranger"
@@ -116,9 +113,9 @@ async def test_mounting_in_any_asgi_app() -> None:
 
 
 async def test_granting_roles_through_the_service(make_gate: Any) -> None:
-    make_admin = run_snippet("## Roles and scopes")["make_admin"]
+    make_admin = run_snippet("make-admin")["make_admin"]
     gate: AuthGate = await make_gate()
-    mounting = run_snippet("## Mounting in any ASGI app")
+    mounting = run_snippet("asgi-wrap")
     await mounting["gate"].shutdown()  # this test's app runs on make_gate's gate
     application = gate.wrap(mounting["app"], protect={"/admin": ["admin"]})
     async with client_of(application) as client:
@@ -132,8 +129,8 @@ async def test_granting_roles_through_the_service(make_gate: Any) -> None:
 
 
 async def test_your_own_error_format() -> None:
-    gate: AuthGate = run_snippet("### Your own error format")["gate"]
-    mounting = run_snippet("## Mounting in any ASGI app")
+    gate: AuthGate = run_snippet("error-format")["gate"]
+    mounting = run_snippet("asgi-wrap")
     await mounting["gate"].shutdown()  # the app runs on the gate with the problem renderer
     application = gate.wrap(mounting["app"], protect=["/api"])
     async with running(application), client_of(application) as client:
@@ -167,9 +164,9 @@ def serve(
 async def test_the_mounting_example_under_uvicorn_behind_a_root_path(
     settings: Settings, new_database: DatabaseFactory, tmp_path: Path
 ) -> None:
-    """The README's block as a module, served by uvicorn with ``--root-path`` (a proxy
-    strips ``/myapp``) on an empty database: the lifespan migrates it."""
-    (tmp_path / "readme_app.py").write_text(snippet("## Mounting in any ASGI app"))
+    """The README's ``gate.wrap`` block as a module, served by uvicorn with ``--root-path``
+    (a proxy strips ``/myapp``) on an empty database: the lifespan migrates it."""
+    (tmp_path / "readme_app.py").write_text(snippet("asgi-wrap"))
     env = {
         key: value
         for key, value in os.environ.items()
@@ -209,7 +206,7 @@ async def test_plugging_in_another_mailer(
     monkeypatch: pytest.MonkeyPatch, make_client: Any
 ) -> None:
     monkeypatch.setenv("AUTHGATE_PUBLIC_URL", "https://app.example.com")
-    module = run_snippet("### Plugging in another mailer")
+    module = run_snippet("mailer")
     gate: AuthGate = module["gate"]
     await gate.startup()
     try:
@@ -235,3 +232,21 @@ async def test_plugging_in_another_mailer(
         "Hi R, choose a new password here: https://app.example.com/#reset="
     )
     assert "(it works for 1 hour)" in reset.text
+
+
+async def test_a_security_event_hook(make_client: Any) -> None:
+    module = run_snippet("event-hook")
+    gate: AuthGate = module["gate"]
+    await gate.startup()
+    try:
+        client = make_client(gate)
+        username = unique_username()
+        failed = await client.post(
+            "/auth/login", json={"username": username, "password": "not the password"}
+        )
+        assert failed.status_code == 401
+    finally:
+        await gate.shutdown()
+    alerts = module["alerts"]
+    assert [event.name for event in alerts] == ["login.failed"]
+    assert "not the password" not in repr(alerts[0])
