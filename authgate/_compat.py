@@ -3,6 +3,8 @@
 ``import authgate.middleware`` (or ``from authgate.routes import principal_of``) still
 works: it gives the module's new home (``authgate.http.middleware``), the very same module
 object, with a ``DeprecationWarning`` that names it. Installed from ``authgate/__init__``.
+A name that moved out of a module which is still there (``authgate.tokens.SecretKey``)
+imports through that module's ``__getattr__`` (``moved_names``), with the same warning.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import importlib.machinery
 import importlib.util
 import sys
 import warnings
+from collections.abc import Callable, Mapping
 from types import ModuleType
+from typing import Any
 
 MOVED = {
     "authgate.accounts": "authgate.service.admin",
@@ -75,4 +79,26 @@ class MovedModules(importlib.abc.MetaPathFinder, importlib.abc.Loader):
 def install() -> None:
     """Put the finder on ``sys.meta_path`` (once)."""
     if not any(isinstance(finder, MovedModules) for finder in sys.meta_path):
-        sys.meta_path.append(MovedModules())
+        # first: an old path under an old package that is a new one (authgate.openapi.schemas
+        # under authgate.http.openapi) would otherwise be found by the path finder, in the
+        # new package's folder, and loaded a second time as a module of its own
+        sys.meta_path.insert(0, MovedModules())
+
+
+def moved_names(module: str, homes: Mapping[str, str]) -> Callable[[str], Any]:
+    """A module ``__getattr__`` for ``module``: each name of ``homes`` is looked up in its
+    new home (``homes[name]``, a module) with a ``DeprecationWarning``; any other name is
+    an ``AttributeError``."""
+
+    def __getattr__(name: str) -> Any:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(
+            f"{module}.{name} has moved to {home}; import it from there",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return getattr(importlib.import_module(home), name)
+
+    return __getattr__
