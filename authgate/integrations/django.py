@@ -23,12 +23,11 @@ from typing import Any, TypeVar
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.deprecation import MiddlewareMixin
-from starlette.requests import Request as StarletteRequest
-from starlette.responses import Response as StarletteResponse
+from starlette.types import Scope
 
 from authgate.errors import AuthgateError, NotAuthenticated
-from authgate.http.guards import refusal, renderer_of, sent_as_bearer
-from authgate.http.principal import AuthenticatedUser
+from authgate.http.guards import refusal, sent_as_bearer
+from authgate.integrations import mount
 from authgate.service import Principal
 from authgate.users.protocol import User
 
@@ -37,10 +36,10 @@ __all__ = ["AuthgateMiddleware", "principal_of", "requires", "user_of"]
 _View = TypeVar("_View", bound=Callable[..., Any])
 
 
-def _scope(request: HttpRequest) -> dict[str, Any]:
-    scope: dict[str, Any] | None = getattr(request, "scope", None)
-    if scope is None or "user" not in scope:
-        raise NotAuthenticated("authgate's middleware did not see this request")
+def _scope(request: HttpRequest) -> Scope:
+    """The request's ASGI scope; a request Django did not get over ASGI has none, and is
+    then seen as anonymous."""
+    scope: Scope = getattr(request, "scope", None) or {"type": "http", "headers": []}
     return scope
 
 
@@ -50,30 +49,23 @@ def principal_of(request: HttpRequest) -> Principal:
     Raises:
         NotAuthenticated: nobody is logged in (``AuthgateMiddleware`` answers 401).
     """
-    user = _scope(request)["user"]
-    if not isinstance(user, AuthenticatedUser):
-        raise NotAuthenticated()
-    return user.principal
+    scope = _scope(request)
+    if not mount.middleware_saw(scope):
+        raise NotAuthenticated("authgate's middleware did not see this request")
+    return mount.principal_of(scope)
 
 
 def user_of(request: HttpRequest) -> User | None:
     """The logged-in ``User``, or ``None`` when anonymous."""
-    user = getattr(request, "scope", {}).get("user")
-    return user.user if isinstance(user, AuthenticatedUser) else None
+    return mount.user_of(_scope(request))
 
 
 def error_response(request: HttpRequest, error: AuthgateError) -> HttpResponse:
     """``error`` rendered by the gate's renderer, as a Django response."""
-    scope = getattr(request, "scope", {"type": "http", "headers": []})
-    rendered: StarletteResponse = renderer_of(scope)(StarletteRequest(scope), error)
-    response = HttpResponse(
-        bytes(rendered.body),
-        status=rendered.status_code,
-        content_type=rendered.headers.get("content-type"),
-    )
-    for name, value in rendered.headers.items():
-        if name not in ("content-length", "content-type"):
-            response[name] = value
+    parts = mount.ResponseParts.of(mount.render_error(_scope(request), error))
+    response = HttpResponse(parts.body, status=parts.status_code, content_type=parts.content_type)
+    for name, value in parts.headers:
+        response[name] = value
     return response
 
 
@@ -83,7 +75,7 @@ def requires(*scopes: str) -> Callable[[_View], _View]:
     required = frozenset(scopes)
 
     def refused(request: HttpRequest) -> HttpResponse | None:
-        error = refusal(getattr(request, "scope", {}), required)
+        error = refusal(_scope(request), required)
         return error_response(request, error) if error is not None else None
 
     def decorate(view: _View) -> _View:
@@ -113,9 +105,7 @@ class AuthgateMiddleware(MiddlewareMixin):  # type: ignore[misc]
 
     def process_request(self, request: HttpRequest) -> None:
         """Exempt a request authenticated by ``Authorization: Bearer`` from Django's CSRF."""
-        scope = getattr(request, "scope", None)
-        if scope is None:
-            return
+        scope = _scope(request)
         user = scope.get("user")
         if user is not None and user.is_authenticated and sent_as_bearer(scope):
             # Django's own switch (its test client and DRF use it): this request cannot

@@ -40,15 +40,8 @@ from authgate.errors import (
 from authgate.gate import AuthGate
 from authgate.http.cookies import ACCESS_COOKIE
 from authgate.http.guards import Protect, refusal
-from authgate.http.openapi import (
-    BEARER_SCHEME,
-    COOKIE_SCHEME,
-    SECURITY_SCHEMES,
-    auth_components,
-    auth_paths,
-)
-from authgate.http.principal import AuthenticatedUser
-from authgate.http.wrap import check_refresh_cookie_path
+from authgate.http.openapi import BEARER_SCHEME, COOKIE_SCHEME, SECURITY_SCHEMES
+from authgate.integrations import mount
 from authgate.service import Principal
 from authgate.users.protocol import User
 
@@ -80,24 +73,22 @@ cookie_scheme = APIKeyCookie(
 """The ``accessToken`` cookie security scheme: documents it; the middleware reads it."""
 
 
-def _authenticated(request: Request) -> AuthenticatedUser | None:
-    if "user" not in request.scope:
-        raise ConfigError(
-            "authgate's middleware is not installed: call authgate.integrations.fastapi."
-            "install(app, gate)"
-        )
-    user = request.scope["user"]
-    return user if isinstance(user, AuthenticatedUser) else None
-
-
 async def optional_principal(
     request: Request,
     _bearer: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
     _cookie: Annotated[str | None, Security(cookie_scheme)],
 ) -> Principal | None:
-    """The request's ``Principal`` (user, session, claims), or ``None`` when anonymous."""
-    user = _authenticated(request)
-    return user.principal if user is not None else None
+    """The request's ``Principal`` (user, session, claims), or ``None`` when anonymous.
+
+    Raises:
+        ConfigError: the middleware did not run (``install`` was not called).
+    """
+    if not mount.middleware_saw(request.scope):
+        raise ConfigError(
+            "authgate's middleware is not installed: call authgate.integrations.fastapi."
+            "install(app, gate)"
+        )
+    return mount.optional_principal(request.scope)
 
 
 async def current_principal(
@@ -126,17 +117,12 @@ async def optional_user(
     return principal.user if principal is not None else None
 
 
-def _merge_openapi(app: FastAPI, routes: list[Any], prefix: str) -> None:
+def _merge_openapi(app: FastAPI, mounted: mount.Mount) -> None:
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            document = original()
-            document.setdefault("paths", {}).update(auth_paths(routes, prefix))
-            components = document.setdefault("components", {})
-            for kind, entries in auth_components().items():
-                for name, entry in entries.items():
-                    components.setdefault(kind, {}).setdefault(name, entry)
+            document = mounted.merge_openapi(original())
             tags = document.setdefault("tags", [])
             if not any(tag.get("name") == "auth" for tag in tags):
                 tags.append({"name": "auth", "description": "Login, tokens and sessions"})
@@ -177,22 +163,23 @@ INSUFFICIENT_SCOPE: dict[str, Any] = {
 }
 
 
-def _wrap_lifespan(app: FastAPI, gate: AuthGate) -> None:
+def _wrap_lifespan(app: FastAPI, mounted: mount.Mount) -> None:
     inner = app.router.lifespan_context
+    gate_lifespan = mounted.lifespan
 
     @asynccontextmanager
     async def lifespan(application: Any) -> AsyncIterator[Any]:
-        async with gate.lifespan(), inner(application) as state:
+        async with gate_lifespan(application), inner(application) as state:
             yield state
 
     app.router.lifespan_context = lifespan
 
 
-def _envelope_handlers(gate: AuthGate) -> dict[Any, Callable[..., Any]]:
+def _envelope_handlers(mounted: mount.Mount) -> dict[Any, Callable[..., Any]]:
     """FastAPI's own errors (HTTPException, 422) in the envelope too, for apps that opt in;
     a 422 becomes authgate's 400 with one field error per problem."""
-    handlers = gate.exception_handlers
-    render = handlers[AuthgateError]
+    handlers = mounted.exception_handlers
+    render = mounted.error_handler
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -234,16 +221,14 @@ def install(
     Raises:
         ConfigError: the refresh cookie's path does not end with ``prefix``.
     """
-    prefix = "/" + prefix.strip("/")
-    check_refresh_cookie_path(gate.settings, prefix)
-    router = gate.router()
+    mounted = mount.Mount(gate, prefix=prefix, protect=protect)
     app.state.authgate = gate
-    app.mount(prefix, router)
-    middleware = gate.middleware(protect)
+    app.mount(mounted.prefix, mounted.router)
+    middleware = mounted.middleware
     app.add_middleware(middleware.cls, *middleware.args, **middleware.kwargs)
-    app.add_exception_handler(AuthgateError, gate.exception_handlers[AuthgateError])
+    app.add_exception_handler(AuthgateError, mounted.error_handler)
     if envelope_errors:
-        for kind, handler in _envelope_handlers(gate).items():
+        for kind, handler in _envelope_handlers(mounted).items():
             app.add_exception_handler(kind, handler)
-    _wrap_lifespan(app, gate)
-    _merge_openapi(app, list(router.routes), prefix)
+    _wrap_lifespan(app, mounted)
+    _merge_openapi(app, mounted)

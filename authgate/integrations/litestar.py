@@ -10,7 +10,7 @@ envelope, adds the auth endpoints to the app's OpenAPI document, and gives handl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from litestar import Litestar
 from litestar import Request as LitestarRequest
@@ -22,21 +22,22 @@ from litestar.handlers import BaseRouteHandler, asgi
 from litestar.middleware import DefineMiddleware
 from litestar.plugins import InitPluginProtocol
 from litestar.types import Guard, Receive, Scope, Send
-from starlette.requests import Request as StarletteRequest
 from starlette.responses import Response as StarletteResponse
+from starlette.types import Scope as StarletteScope
 
-from authgate.errors import AuthgateError, NotAuthenticated
+from authgate.errors import AuthgateError
 from authgate.gate import AuthGate
 from authgate.http.guards import Protect, refusal
-from authgate.http.openapi import auth_components, auth_paths
-from authgate.http.principal import AuthenticatedUser
-from authgate.http.wrap import check_refresh_cookie_path
+from authgate.integrations import mount
 from authgate.service import Principal
 from authgate.users.protocol import User
 
 __all__ = ["AuthgatePlugin", "principal_of", "requires_scopes"]
 
-_SKIPPED_HEADERS = {"content-length", "content-type"}
+
+def _scope(connection: ASGIConnection[Any, Any, Any, Any]) -> StarletteScope:
+    # Litestar types its scope as TypedDicts; at run time it is the server's ASGI scope
+    return cast(StarletteScope, connection.scope)
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
@@ -45,10 +46,7 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     Raises:
         NotAuthenticated: nobody is logged in (the plugin answers 401, never 500).
     """
-    user = connection.scope.get("user")
-    if not isinstance(user, AuthenticatedUser):
-        raise NotAuthenticated()
-    return user.principal
+    return mount.principal_of(_scope(connection))
 
 
 def _current_user(request: LitestarRequest[Any, Any, Any]) -> User:
@@ -56,8 +54,7 @@ def _current_user(request: LitestarRequest[Any, Any, Any]) -> User:
 
 
 def _optional_user(request: LitestarRequest[Any, Any, Any]) -> User | None:
-    user = request.scope.get("user")
-    return user.user if isinstance(user, AuthenticatedUser) else None
+    return mount.user_of(_scope(request))
 
 
 def requires_scopes(*scopes: str) -> Guard:
@@ -66,7 +63,7 @@ def requires_scopes(*scopes: str) -> Guard:
     required = frozenset(scopes)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        refused = refusal(connection.scope, required)  # type: ignore[arg-type]
+        refused = refusal(_scope(connection), required)
         if refused is not None:
             raise refused
 
@@ -74,12 +71,12 @@ def requires_scopes(*scopes: str) -> Guard:
 
 
 def _to_litestar(response: StarletteResponse) -> LitestarResponse[bytes]:
-    headers = {k: v for k, v in response.headers.items() if k not in _SKIPPED_HEADERS}
+    parts = mount.ResponseParts.of(response)
     return LitestarResponse(
-        content=bytes(response.body),
-        status_code=response.status_code,
-        headers=headers,
-        media_type=response.media_type,
+        content=parts.body,
+        status_code=parts.status_code,
+        headers=dict(parts.headers),
+        media_type=parts.media_type,
     )
 
 
@@ -94,15 +91,13 @@ class AuthgatePlugin(InitPluginProtocol):
     """
 
     def __init__(self, gate: AuthGate, *, prefix: str = "/auth", protect: Protect = ()) -> None:
+        self.mount = mount.Mount(gate, prefix=prefix, protect=protect)
         self.gate = gate
-        self.prefix = "/" + prefix.strip("/")
+        self.prefix = self.mount.prefix  # normalized: "/auth"
         self.protect = protect
-        self.routes: list[Any] = []
-        check_refresh_cookie_path(gate.settings, self.prefix)
 
-    def _mount(self) -> Any:
-        router = self.gate.router()
-        self.routes = list(router.routes)
+    def _endpoints(self) -> Any:
+        router = self.mount.router
         prefix = self.prefix
 
         @asgi(prefix, is_mount=True, copy_scope=True)
@@ -120,7 +115,7 @@ class AuthgatePlugin(InitPluginProtocol):
         self, request: LitestarRequest[Any, Any, Any], exc: Exception
     ) -> LitestarResponse[bytes]:
         assert isinstance(exc, AuthgateError)
-        return _to_litestar(self.gate.render_error(StarletteRequest(request.scope), exc))  # type: ignore[arg-type]
+        return _to_litestar(self.mount.render_error(_scope(request), exc))
 
     def _document(self, app: Litestar) -> None:
         """Add the auth endpoints and both security schemes to the app's OpenAPI document
@@ -128,23 +123,19 @@ class AuthgatePlugin(InitPluginProtocol):
         if app.openapi_config is None:
             return  # the app turned its OpenAPI document off
         openapi: Any = app.plugins.get("OpenAPIPlugin")
-        document = openapi.provide_openapi_schema()  # built once, then served as is
-        document.setdefault("paths", {}).update(auth_paths(self.routes, self.prefix))
-        components = document.setdefault("components", {})
-        for kind, entries in auth_components().items():
-            for name, entry in entries.items():
-                components.setdefault(kind, {}).setdefault(name, entry)
+        # built once, then served as is: merged in place
+        self.mount.merge_openapi(openapi.provide_openapi_schema())
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
         """Add the endpoints, the middleware, the lifespan, the error handler and the
         ``current_user`` / ``optional_user`` dependencies."""
-        app_config.route_handlers.append(self._mount())
+        app_config.route_handlers.append(self._endpoints())
         app_config.on_startup.append(self._document)
-        middleware = self.gate.middleware(self.protect)
+        middleware = self.mount.middleware
         app_config.middleware.insert(
             0, DefineMiddleware(middleware.cls, *middleware.args, **middleware.kwargs)
         )
-        app_config.lifespan.append(self.gate.lifespan)
+        app_config.lifespan.append(self.mount.lifespan)
         app_config.exception_handlers[AuthgateError] = self._render
         app_config.dependencies.setdefault(
             "current_user", Provide(_current_user, sync_to_thread=False)
