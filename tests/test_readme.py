@@ -161,6 +161,7 @@ def serve(
     return url, process
 
 
+@pytest.mark.processes
 async def test_the_mounting_example_under_uvicorn_behind_a_root_path(
     settings: Settings, new_database: DatabaseFactory, tmp_path: Path
 ) -> None:
