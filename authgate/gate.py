@@ -85,9 +85,10 @@ class AuthGate:
         mail_templates: MailTemplates | None = None,
         render_error: ErrorRenderer = render_envelope,
     ) -> None:
-        # checked() again: a Settings(...) built in code gets the same guard as from_env()
-        self.settings = (settings if settings is not None else Settings.from_env()).checked()
-        self.settings.require_mail(own_mailer=mailer is not None)
+        # checked() again: a Settings(...) built in code gets the same guard as from_env(),
+        # and now that the mailer is known, production's mail is checked too
+        given = settings if settings is not None else Settings.from_env()
+        self.settings = given.checked(own_mailer=mailer is not None)
         self.engine: AsyncEngine | None = None
         self._table_task: asyncio.Task[None] | None = None
         if users is None:

@@ -1,22 +1,25 @@
-"""Settings: duration parsing, the environment variables, defaults and the production guard."""
+"""Settings: duration parsing, the environment variables, defaults, the production guard and
+the generated configuration table."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from authgate import AuthGate
-from authgate.config import Settings, parse_duration
+from authgate.config import Settings, configuration_table, parse_duration, variable
 from authgate.errors import ConfigError
 
 ACCESS_SECRET = "a" * 40
 REFRESH_SECRET = "r" * 40
 POSTGRES_URL = "postgresql+asyncpg://authgate@db.example/authgate"
 REDIS_URL = "redis://cache.example:6379/0"
+CONFIGURATION_PAGE = Path(__file__).parent.parent / "docs" / "configuration.md"
 
 
 def production_environ(**changes: str | None) -> dict[str, str]:
@@ -88,6 +91,7 @@ def test_a_bad_duration_in_the_environment_names_the_variable(name: str) -> None
         "AUTHGATE_LOGIN_MAX_FAILURES",
         "AUTHGATE_USER_CACHE_SECONDS",
         "AUTHGATE_REDIS_MAX_CONNECTIONS",
+        "AUTHGATE_MAX_BODY_BYTES",
     ],
 )
 def test_a_bad_number_in_the_environment_names_the_variable(name: str) -> None:
@@ -161,6 +165,7 @@ def test_defaults_follow_the_contract() -> None:
     assert settings.user_cache_seconds == 30
     assert 0 <= settings.token_leeway_seconds <= 30
     assert settings.redis_max_connections == 50
+    assert settings.max_body_bytes == 64 * 1024
 
 
 def test_blank_variables_count_as_unset() -> None:
@@ -211,6 +216,8 @@ def test_from_env_does_not_read_os_environ_when_given_a_mapping(
         ("AUTHGATE_BCRYPT_ROUNDS", "3"),
         ("AUTHGATE_BCRYPT_ROUNDS", "32"),
         ("AUTHGATE_REDIS_MAX_CONNECTIONS", "0"),
+        ("AUTHGATE_MAX_BODY_BYTES", "0"),
+        ("AUTHGATE_TOKEN_LEEWAY", "31"),
     ],
 )
 def test_out_of_range_values_are_refused_naming_the_variable(name: str, value: str) -> None:
@@ -222,6 +229,24 @@ def test_out_of_range_values_are_refused_naming_the_variable(name: str, value: s
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(environ=environ)
     assert name in str(caught.value)
+
+
+def test_the_largest_body_is_read_from_the_environment() -> None:
+    settings = Settings.from_env(
+        environ={
+            "ACCESS_TOKEN_SECRET": ACCESS_SECRET,
+            "REFRESH_TOKEN_SECRET": REFRESH_SECRET,
+            "AUTHGATE_MAX_BODY_BYTES": "1024",
+        }
+    )
+    assert settings.max_body_bytes == 1024
+
+
+def test_the_range_checks_apply_to_settings_built_in_code_too() -> None:
+    with pytest.raises(ConfigError, match="AUTHGATE_MAX_BODY_BYTES must be greater than zero"):
+        Settings(max_body_bytes=0).checked()
+    with pytest.raises(ConfigError, match="AUTHGATE_TOKEN_LEEWAY must be between 0 and 30"):
+        Settings(token_leeway_seconds=31).checked()
 
 
 def test_settings_are_immutable() -> None:
@@ -410,3 +435,92 @@ async def test_auth_gate_never_signs_with_an_empty_secret(tmp_path: Path) -> Non
         assert len(gate.settings.refresh_token_secret) >= 32
     finally:
         await gate.shutdown()
+
+
+# --- the mail a production app needs --------------------------------------------------------
+
+
+def production_settings(**changes: Any) -> Settings:
+    return Settings.from_env(environ=production_environ(), **changes)
+
+
+def test_a_plain_check_does_not_ask_for_mail() -> None:
+    assert production_settings().checked().production
+
+
+def test_an_app_without_its_own_mailer_needs_smtp_in_production() -> None:
+    with pytest.raises(ConfigError, match="AUTHGATE_SMTP_URL must be set in production"):
+        production_settings(public_url="https://app.example.com").checked(own_mailer=False)
+
+
+def test_an_app_with_its_own_mailer_needs_only_the_public_url_in_production() -> None:
+    with pytest.raises(ConfigError, match="AUTHGATE_PUBLIC_URL must be set in production"):
+        production_settings().checked(own_mailer=True)
+    assert production_settings(public_url="https://app.example.com").checked(own_mailer=True)
+
+
+def test_development_needs_no_mail() -> None:
+    assert not Settings().checked(own_mailer=False).production
+
+
+# --- one declaration per setting, and the table generated from it ---------------------------
+
+
+def test_every_setting_has_its_own_variable_and_a_row_in_the_table() -> None:
+    table = configuration_table()
+    names = [variable(each.name) for each in dataclasses.fields(Settings)]
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert re.fullmatch(r"[A-Z][A-Z_]*", name)
+        assert re.search(rf"^\| `{name}`", table, re.MULTILINE), name
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    assert len(rows) == len(names)
+
+
+def test_the_variable_names_are_kept() -> None:
+    # public names: renaming one silently drops a deployment's setting
+    assert {variable(each.name) for each in dataclasses.fields(Settings)} >= {
+        "ACCESS_TOKEN_SECRET",
+        "ACCESS_TOKEN_EXPIRY",
+        "REFRESH_TOKEN_SECRET",
+        "REFRESH_TOKEN_EXPIRY",
+        "DATABASE_URL",
+        "REDIS_URL",
+        "AUTHGATE_ENV",
+        "AUTHGATE_ISSUER",
+        "AUTHGATE_AUDIENCE",
+        "AUTHGATE_REFRESH_GRACE_SECONDS",
+        "AUTHGATE_BCRYPT_ROUNDS",
+        "AUTHGATE_LOGIN_MAX_FAILURES",
+        "AUTHGATE_LOGIN_WINDOW",
+        "AUTHGATE_LOGIN_MAX_FAILURES_PER_IP",
+        "AUTHGATE_TRUSTED_PROXIES",
+        "AUTHGATE_TRUSTED_ORIGINS",
+        "AUTHGATE_USER_CACHE_SECONDS",
+        "AUTHGATE_TOKEN_LEEWAY",
+        "AUTHGATE_MAX_SESSIONS",
+        "AUTHGATE_MAX_BODY_BYTES",
+        "AUTHGATE_REDIS_PREFIX",
+        "AUTHGATE_REDIS_MAX_CONNECTIONS",
+        "AUTHGATE_REFRESH_COOKIE_PATH",
+        "AUTHGATE_ACCESS_JWKS",
+        "AUTHGATE_ACCESS_SIGNING_KID",
+        "AUTHGATE_PUBLIC_URL",
+        "AUTHGATE_SMTP_URL",
+        "AUTHGATE_MAIL_FROM",
+        "AUTHGATE_RESET_TOKEN_TTL",
+        "AUTHGATE_VERIFY_TOKEN_TTL",
+        "AUTHGATE_REQUIRE_VERIFIED_EMAIL",
+        "AUTHGATE_RECOVERY_MAX_PER_ADDRESS",
+        "AUTHGATE_RECOVERY_MAX_PER_IP",
+    }
+    assert "| `AUTHGATE_ACCESS_JWKS` / `AUTHGATE_ACCESS_JWKS_FILE` |" in configuration_table()
+
+
+def test_the_configuration_page_holds_the_generated_table() -> None:
+    page = CONFIGURATION_PAGE.read_text(encoding="utf-8")
+    found = re.search(r"<!-- settings:start -->\n(.*)<!-- settings:end -->", page, re.DOTALL)
+    assert found is not None, "docs/configuration.md lost its settings markers"
+    assert found.group(1) == configuration_table(), (
+        "docs/configuration.md is out of date: run `uv run python docs/settings_table.py`"
+    )
