@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis, RedisCluster
 from redis.crc import key_slot
+from sqlalchemy import event
 
 from authgate import AuthGate
 from authgate.errors import ServiceUnavailable
@@ -440,3 +441,37 @@ async def test_revoke_all_amid_logins_misses_none_and_spares_none_it_did_not_cou
     alive = [sid for sid, _ in opened if (await store.lookup(user_id, sid)).alive]
     assert revoked + len(alive) == len(before) + len(opened)
     assert {s.id for s in await store.list(user_id)} == set(alive)
+
+
+# -- a refresh while the user is cached reads no database --------------------------------
+
+
+async def test_a_refresh_of_a_cached_user_reads_no_database(gate: AuthGate) -> None:
+    name = unique_username("rot")
+    user = await gate.service.register(
+        Registration(name, f"{name}@example.com", "Rotating", PASSWORD, None)
+    )
+    login = await gate.service.login(Credentials(name, PASSWORD), ClientInfo())
+    await gate.service.authenticate(login.tokens.access_token)  # fills the user cache
+    assert gate.engine is not None
+    queries: list[str] = []
+
+    def on_execute(*args: Any) -> None:
+        queries.append(str(args[2]))
+
+    event.listen(gate.engine.sync_engine, "before_cursor_execute", on_execute)
+    try:
+        token = login.tokens.refresh_token
+        seen = {login.tokens.refresh_claims.jti}
+        for _ in range(5):
+            pair = await gate.service.refresh(token, ClientInfo())
+            assert pair.refresh_claims.jti not in seen  # every rotation a new jti
+            seen.add(pair.refresh_claims.jti)
+            token = pair.refresh_token
+        assert queries == []
+        # a user who is not cached is read from the database once, then cached again
+        await gate.service.sessions.drop_cached_user(user.id)
+        await gate.service.refresh(token, ClientInfo())
+        assert any("users" in query for query in queries)
+    finally:
+        event.remove(gate.engine.sync_engine, "before_cursor_execute", on_execute)

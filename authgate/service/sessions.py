@@ -48,7 +48,9 @@ class SessionFlows(ServiceBase):
             raise SessionRevoked("Refresh token reuse detected; the session has been revoked")
         if rotation.outcome is RotationOutcome.MISSING:
             raise SessionRevoked()
-        user = await self._current_user(presented.sub, cached=None)
+        # the cached user came back with the rotation: no database while it is cached
+        cached = rotation.cached_user if self.settings.user_cache_seconds > 0 else None
+        user = await self._current_user(presented.sub, cached=cached)
         if user is None or not user.is_active:
             await self.sessions.revoke(presented.sub, presented.sid)
             raise SessionRevoked()

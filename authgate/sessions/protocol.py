@@ -26,12 +26,14 @@ class RotationOutcome(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Rotation:
-    """The result of a refresh: the outcome and the session's current refresh token claims."""
+    """The result of a refresh: the outcome, the session's current refresh token claims,
+    and the cached user if any (read-only, as ``SessionLookup.cached_user``)."""
 
     outcome: RotationOutcome
     jti: str = ""
     iat: int = 0
     exp: int = 0
+    cached_user: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,13 +149,20 @@ class RedisSessionStore:
             reply = await self._rotate(user_id, args, client)
         outcome = RotationOutcome(reply[0])
         if outcome in (RotationOutcome.ROTATED, RotationOutcome.GRACE):
-            return Rotation(outcome, jti=reply[1], iat=int(reply[2]), exp=int(reply[3]))
+            cached = reply[4] if len(reply) > 4 else None
+            return Rotation(
+                outcome,
+                jti=reply[1],
+                iat=int(reply[2]),
+                exp=int(reply[3]),
+                cached_user=decode_user(cached) if cached else None,
+            )
         return Rotation(outcome)
 
     async def _rotate(self, user_id: str, args: list[Any], client: ClientInfo) -> Any:
         return await self._run(
             "rotate_session",
-            [self.sessions_key(user_id)],
+            [self.sessions_key(user_id), self.user_key(user_id)],
             [*args, self._now_ms(), self._grace_ms, *client_args(client)],
         )
 
