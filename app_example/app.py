@@ -12,16 +12,23 @@ from starlette.datastructures import QueryParams
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, Router
 from starlette.staticfiles import StaticFiles
 
 from app_example.headers import SecurityHeaders
-from authgate import AuthGate, Settings, envelope, principal_of
-from authgate.errors import FieldError, ValidationError
-from authgate.http.bodies import read_json_object
-from authgate.http.endpoints import in_envelope
-from authgate.http.openapi import auth_openapi, openapi_route
-from authgate.service.validation import MAX_LOGIN, parse_profile_update
+from authgate import (
+    MAX_LOGIN,
+    AuthGate,
+    FieldError,
+    Settings,
+    ValidationError,
+    alias_route,
+    auth_openapi,
+    envelope,
+    in_envelope,
+    openapi_route,
+    principal_of,
+)
 
 STATIC = Path(__file__).parent / "static"
 ADMIN_ROLE = "admin"
@@ -33,23 +40,21 @@ MAX_USERS_PAGE = 100
 _LIMIT = re.compile(r"[0-9]{1,3}")
 
 
-def api_routes(gate: AuthGate) -> list[Route]:
-    """``/api``: everything in here needs a logged-in user (the middleware's ``protect``)."""
-    service = gate.service
+def api_routes(gate: AuthGate, auth: Router) -> list[Route]:
+    """``/api``: everything in here needs a logged-in user (the middleware's ``protect``).
+
+    ``PATCH /api/settings`` is the auth router's ``PATCH /me`` (``auth``: the router mounted
+    at ``/auth``) under the path the page has always used.
+    """
 
     async def profile(request: Request) -> Response:
         return envelope(200, principal_of(request).user.public(), "Profile")
 
-    async def settings(request: Request) -> Response:
-        body = await read_json_object(request, max_bytes=gate.settings.max_body_bytes)
-        user = await service.update_profile(principal_of(request), parse_profile_update(body))
-        return envelope(200, user.public(), "Settings saved")
-
     # plain routes, not a Mount: the middleware guards the whole group already, and each
     # request is matched once instead of twice (the hot path, see "Benchmarks")
     return [
-        Route("/api/profile", in_envelope(profile), methods=["GET"]),
-        Route("/api/settings", in_envelope(settings), methods=["PATCH"]),
+        Route("/api/profile", in_envelope(profile, gate.render_error), methods=["GET"]),
+        alias_route(auth, "PATCH", "/me", at="/api/settings"),
     ]
 
 
@@ -87,7 +92,7 @@ def admin_routes(gate: AuthGate) -> list[Route]:
         data = {"users": [user.public() for user in page.users], "next": page.next_after}
         return envelope(200, data, "Users")
 
-    return [Route("/admin/users", in_envelope(users), methods=["GET"])]
+    return [Route("/admin/users", in_envelope(users, gate.render_error), methods=["GET"])]
 
 
 def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -> Starlette:
@@ -111,7 +116,7 @@ def create_app(settings: Settings | None = None, gate: AuthGate | None = None) -
     app = Starlette(
         routes=[
             # the API first: most requests are for it, and Starlette tries routes in order
-            *api_routes(gate),
+            *api_routes(gate, auth),
             *admin_routes(gate),
             Route("/", index, methods=["GET"]),
             Route("/health", health, methods=["GET"]),

@@ -36,11 +36,13 @@ from authgate.errors import (
 )
 from authgate.gate import AuthGate
 from authgate.http.cookies import ACCESS_COOKIE, REFRESH_COOKIE
-from authgate.http.endpoints import optional_principal, principal_of
+from authgate.http.endpoints import in_envelope, optional_principal, principal_of
 from authgate.http.guards import Protect, requires
 from authgate.http.middleware import AuthMiddleware, RequireAuth
+from authgate.http.openapi import auth_openapi, openapi_route
 from authgate.http.principal import AuthenticatedUser, TokenCredentials
 from authgate.http.responses import ErrorRenderer, envelope, error_headers, render_envelope
+from authgate.http.router import alias_route
 from authgate.http.wrap import AuthWrapped
 from authgate.limits import LoginThrottle
 from authgate.observability.events import EventHook, SecurityEvent
@@ -56,6 +58,7 @@ from authgate.recovery import (
 from authgate.redis import connect_redis
 from authgate.service import AuthService, Principal, TokenPair
 from authgate.service.admin import Accounts
+from authgate.service.validation import MAX_LOGIN
 from authgate.sessions import ClientInfo, RedisSessionStore, SessionStore
 from authgate.tokens import TokenClaims, TokenCodec, TokenKind
 from authgate.users import CredentialChange, SqlAlchemyUserStore, User, UserStore
@@ -64,6 +67,7 @@ _compat.install()
 
 __all__ = [
     "ACCESS_COOKIE",
+    "MAX_LOGIN",
     "REFRESH_COOKIE",
     "Accounts",
     "AuthGate",
@@ -118,9 +122,13 @@ __all__ = [
     "User",
     "UserStore",
     "ValidationError",
+    "alias_route",
+    "auth_openapi",
     "connect_redis",
     "envelope",
     "error_headers",
+    "in_envelope",
+    "openapi_route",
     "optional_principal",
     "parse_duration",
     "principal_of",
@@ -132,7 +140,7 @@ __all__ = [
 # with a warning that names where they live
 _DEPRECATED = {
     "AuthEndpoints": "authgate.http.endpoints",
-    "auth_router": "authgate.http.endpoints",
+    "auth_router": "authgate.http.router",
     "EXCEPTION_HANDLERS": "authgate.http.responses",
     "error_response": "authgate.http.responses",
 }

@@ -35,7 +35,7 @@ MOVED = {
     "authgate.mounting": "authgate.http.wrap",
     "authgate.observer": "authgate.observability.observer",
     "authgate.openapi": "authgate.http.openapi",
-    "authgate.openapi.operations": "authgate.http.openapi.operations",
+    "authgate.openapi.operations": "authgate.http.operation",
     "authgate.openapi.schemas": "authgate.http.openapi.schemas",
     "authgate.principal": "authgate.http.principal",
     "authgate.recovery.bodies": "authgate.recovery.validation",

@@ -20,11 +20,10 @@ from starlette.types import ASGIApp
 
 from authgate.config import Settings
 from authgate.errors import AuthgateError, ConfigError, ServiceUnavailable
-from authgate.http.endpoints import auth_router
 from authgate.http.guards import Protect
 from authgate.http.middleware import AuthMiddleware, RequireAuth
-from authgate.http.recovery_endpoints import RecoveryEndpoints
 from authgate.http.responses import EXCEPTION_HANDLERS, ErrorRenderer, envelope, render_envelope
+from authgate.http.router import auth_router
 from authgate.http.wrap import AuthWrapped
 from authgate.limits.logins import LoginThrottle, RedisLoginThrottle
 from authgate.migrations import upgrade
@@ -155,9 +154,7 @@ class AuthGate:
 
     def router(self) -> Router:
         """The auth endpoints; mount them at ``/auth`` (the refresh cookie's path)."""
-        router = auth_router(self.service, self.render_error)
-        router.routes.extend(RecoveryEndpoints(self.recovery, self.render_error).routes())
-        return router
+        return auth_router(self.service, self.render_error, recovery=self.recovery)
 
     def middleware(self, protect: Protect = ()) -> Middleware:
         """``AuthMiddleware`` with every setting of the gate, for ``Starlette(middleware=[...])``,

@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from authgate import AuthGate
-from authgate.http.openapi import OPERATIONS, auth_openapi, auth_operations, route_keys
+from authgate.http.openapi import ENDPOINTS, auth_openapi, auth_operations, route_keys
 from tests.conftest import (
     CLIENT_IP,
     PASSWORD,
@@ -136,8 +136,9 @@ def test_every_operation_lists_the_credentials_it_accepts(gate: AuthGate) -> Non
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "cookie", "refreshToken")
     assert paths["/auth/refresh-token"]["post"]["security"] == REFRESH
     assert paths["/auth/logout"]["post"]["security"] == [*ACCESS, *REFRESH]
-    for op in auth_operations(gate.router().routes):
-        operation = paths["/auth" + op.path][op.method.lower()]
+    for endpoint in auth_operations(gate.router().routes):
+        op = endpoint.operation
+        operation = paths["/auth" + endpoint.path][endpoint.method.lower()]
         if op.authenticated:
             assert operation["security"] == ACCESS, op.operation_id
         elif op.operation_id not in ("refreshToken", "logout"):
@@ -148,8 +149,9 @@ def test_every_operation_lists_the_credentials_it_accepts(gate: AuthGate) -> Non
 
 def test_the_descriptions_say_which_requests_need_an_origin(gate: AuthGate) -> None:
     document = auth_openapi(gate.router().routes)
-    for op in auth_operations(gate.router().routes):
-        operation = document["paths"]["/auth" + op.path][op.method.lower()]
+    for endpoint in auth_operations(gate.router().routes):
+        op = endpoint.operation
+        operation = document["paths"]["/auth" + endpoint.path][endpoint.method.lower()]
         description = operation.get("description", "")
         if "403" not in operation["responses"]:
             continue
@@ -168,14 +170,15 @@ async def test_what_the_descriptions_promise_about_origin_holds(
 ) -> None:
     # every unsafe endpoint taking an access token, with Bearer, the kept cookies, no Origin:
     # never the 403 of the origin check
-    for op in auth_operations(gate.router().routes):
-        if op.method == "GET" or not (op.authenticated or op.operation_id == "logout"):
+    for endpoint in auth_operations(gate.router().routes):
+        op = endpoint.operation
+        if endpoint.method == "GET" or not (op.authenticated or op.operation_id == "logout"):
             continue
         client = make_client(gate)
         account = await register_and_login(client)  # the client keeps the cookies
         request = client.build_request(
-            op.method,
-            "/auth" + op.path.replace("{session_id}", "x"),
+            endpoint.method,
+            "/auth" + endpoint.path.replace("{session_id}", "x"),
             headers={"Authorization": f"Bearer {account.access_token}"},
             json={},
         )
@@ -185,9 +188,9 @@ async def test_what_the_descriptions_promise_about_origin_holds(
 
 
 def test_every_route_of_the_router_is_documented(gate: AuthGate) -> None:
-    documented = {(op.method, op.path) for op in OPERATIONS}
+    documented = {(endpoint.method, endpoint.path) for endpoint in ENDPOINTS}
     served = route_keys(gate.router().routes)
-    assert served - documented == set(), "router routes missing from authgate/openapi"
+    assert served - documented == set(), "router routes missing from authgate/http/table"
     # and nothing is documented that the router does not serve
     document = auth_openapi(gate.router().routes)
     in_document = {
@@ -227,6 +230,11 @@ def test_request_schemas_accept_good_bodies_and_refuse_bad_ones(gate: AuthGate) 
     assert not valid("AuthRegisterRequest", {**registration, "isAdmin": True})
     assert not valid("AuthRegisterRequest", {**registration, "password": "short"})
     assert not valid("AuthRegisterRequest", {**registration, "username": "a b"})
+    assert valid("AuthProfileUpdateRequest", {"fullName": "Ada King"})
+    assert valid("AuthProfileUpdateRequest", {"avatarUrl": None})
+    assert not valid("AuthProfileUpdateRequest", {})
+    assert not valid("AuthProfileUpdateRequest", {"fullName": "Ada", "username": "root"})
+    assert not valid("AuthProfileUpdateRequest", {"fullName": 5})
 
 
 class Driver:
@@ -243,13 +251,15 @@ class Driver:
         client.event_hooks["response"].append(self.recorder)
         return client
 
-    async def body_errors(self, path: str, headers: dict[str, str] | None = None) -> None:
-        """400 (not JSON), 413 and 415 from ``path``."""
+    async def body_errors(
+        self, path: str, headers: dict[str, str] | None = None, method: str = "POST"
+    ) -> None:
+        """400 (not JSON), 413 and 415 from ``method path``."""
         client = self.fresh()
         extra = headers or {}
-        await client.post(path, content=b"{not json", headers={**JSON, **extra})
-        await client.post(path, content=TOO_LARGE, headers={**JSON, **extra})
-        await client.post(path, content=b"hello", headers={**TEXT, **extra})
+        await client.request(method, path, content=b"{not json", headers={**JSON, **extra})
+        await client.request(method, path, content=TOO_LARGE, headers={**JSON, **extra})
+        await client.request(method, path, content=b"hello", headers={**TEXT, **extra})
 
 
 async def drive_healthy(gate: AuthGate, make_client: ClientFactory, recorder: Recorder) -> None:
@@ -260,10 +270,10 @@ async def drive_healthy(gate: AuthGate, make_client: ClientFactory, recorder: Re
     api = drive.fresh()  # Bearer only: never logged in itself, no cookies
 
     # a cookie request from a foreign origin: 403 on every unsafe endpoint
-    for op in auth_operations(gate.router().routes):
-        if op.method != "GET":
-            path = "/auth" + op.path.replace("{session_id}", "x")
-            await browser.request(op.method, path, headers=EVIL, json={})
+    for endpoint in auth_operations(gate.router().routes):
+        if endpoint.method != "GET":
+            path = "/auth" + endpoint.path.replace("{session_id}", "x")
+            await browser.request(endpoint.method, path, headers=EVIL, json={})
 
     # register
     await register(api)
@@ -296,6 +306,12 @@ async def drive_healthy(gate: AuthGate, make_client: ClientFactory, recorder: Re
     # me, sessions
     await api.get("/auth/me", headers=bearer)
     await api.get("/auth/me")
+
+    # the profile: PATCH /me
+    await api.patch("/auth/me", json={"fullName": "Ada King"}, headers=bearer)
+    await api.patch("/auth/me", json={"fullName": " ", "avatarUrl": "ftp://x"}, headers=bearer)
+    await api.patch("/auth/me", json={"fullName": "Ada King"})
+    await drive.body_errors("/auth/me", bearer, method="PATCH")
     second = await login(drive.fresh(), account)
     await api.get("/auth/sessions", headers=bearer)
     await api.get("/auth/sessions")
@@ -417,9 +433,9 @@ async def drive_unavailable(
     """Redis is unreachable: every endpoint, asked with a valid token, answers 503."""
     drive = Driver(gate, make_client, recorder)
     client = drive.fresh()
-    for op in auth_operations(gate.router().routes):
-        path = "/auth" + op.path.replace("{session_id}", "x")
-        await client.request(op.method, path, headers={"Authorization": f"Bearer {token}"})
+    for endpoint in auth_operations(gate.router().routes):
+        path = "/auth" + endpoint.path.replace("{session_id}", "x")
+        await client.request(endpoint.method, path, headers={"Authorization": f"Bearer {token}"})
 
 
 async def test_every_documented_status_is_real_and_every_response_matches(
@@ -454,10 +470,10 @@ async def test_every_documented_status_is_real_and_every_response_matches(
             assert header.lower() in seen.headers, f"{seen.method} {seen.path}: no {header}"
 
     # every status each endpoint documents was seen: the document promises nothing unreal
-    for op in auth_operations(gate.router().routes):
-        key = (op.method, "/auth" + op.path)
+    for endpoint in auth_operations(gate.router().routes):
+        key = (endpoint.method, "/auth" + endpoint.path)
         documented = {
-            int(code) for code in document["paths"][key[1]][op.method.lower()]["responses"]
+            int(code) for code in document["paths"][key[1]][endpoint.method.lower()]["responses"]
         }
         assert provoked.get(key) == documented, f"{key}: saw {provoked.get(key)}"
 

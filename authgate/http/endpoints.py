@@ -1,16 +1,23 @@
-"""The auth router: thin endpoints that parse, call the service and shape the envelope."""
+"""The auth endpoints: thin handlers that parse, call the service and shape the envelope.
+
+``Endpoints`` is what every handler class shares (the settings, the error renderer, the
+client and the body of a request); ``AuthEndpoints`` holds the login, token, session and
+profile handlers, ``authgate.http.recovery_endpoints`` the recovery ones. Which path and
+method each answers, and what the OpenAPI document says of it, is the endpoint table's
+(``authgate.http.table``); the router (``authgate.http.router``) builds the routes from it.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Awaitable, Callable
 from functools import wraps
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route, Router
-from starlette.types import Receive, Scope, Send
 
-from authgate.config import Network, parse_networks
+from authgate.config import Network, Settings, parse_networks
 from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated
 from authgate.http.bodies import read_json_object
 from authgate.http.clientip import client_ip
@@ -30,12 +37,14 @@ from authgate.service import AuthService, Principal, TokenPair
 from authgate.service.validation import (
     parse_credentials,
     parse_password_change,
+    parse_profile_update,
     parse_refresh_token,
     parse_registration,
 )
 from authgate.sessions.protocol import ClientInfo
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request], Awaitable[Response]]
+"""An endpoint as Starlette calls it: the request in, the response out."""
 
 
 def principal_of(request: Request) -> Principal:
@@ -64,7 +73,7 @@ def client_of(request: Request, trusted_proxies: tuple[Network, ...] = ()) -> Cl
     )
 
 
-def in_envelope(endpoint: Endpoint, render: ErrorRenderer = render_envelope) -> Endpoint:
+def in_envelope(endpoint: Handler, render: ErrorRenderer = render_envelope) -> Handler:
     """Turn authgate errors into responses (``render``: the envelope by default) even where
     the app installed no handlers."""
 
@@ -82,24 +91,39 @@ def token_data(tokens: TokenPair) -> dict[str, str]:
     return {"accessToken": tokens.access_token, "refreshToken": tokens.refresh_token}
 
 
-class AuthEndpoints:
-    """The auth router's endpoints (register, login, refresh, logout, the caller's profile
-    and sessions, password change), bound to one ``AuthService``."""
+class Endpoints:
+    """What every endpoint class shares: the settings, the error renderer, and a request's
+    client and JSON body.
 
-    def __init__(self, service: AuthService, render_error: ErrorRenderer = render_envelope) -> None:
-        self.service = service
+    Args:
+        settings: the gate's settings (body limit, trusted proxies, cookies).
+        render_error: turns an error an endpoint answers itself (a refresh's 401, say) into
+            its response; the router renders the raised ones with the same.
+    """
+
+    def __init__(self, settings: Settings, render_error: ErrorRenderer = render_envelope) -> None:
+        self.settings = settings
         self.render = render_error
-        self.settings = service.settings
-        self.trusted_proxies = parse_networks(service.settings.trusted_proxies)
-        self.trusted_origins = normalize_origins(service.settings.trusted_origins)
+        self.trusted_proxies = parse_networks(settings.trusted_proxies)
 
     def client(self, request: Request) -> ClientInfo:
+        """The request's client: its address (behind the trusted proxies) and user agent."""
         return client_of(request, self.trusted_proxies)
 
     async def _body(self, request: Request, *, allow_empty: bool = False) -> dict[str, object]:
+        """The request's JSON object, within the body limit (``{}`` if empty and allowed)."""
         return await read_json_object(
             request, max_bytes=self.settings.max_body_bytes, allow_empty=allow_empty
         )
+
+
+class AuthEndpoints(Endpoints):
+    """The login, token, session and profile endpoints, bound to one ``AuthService``."""
+
+    def __init__(self, service: AuthService, render_error: ErrorRenderer = render_envelope) -> None:
+        super().__init__(service.settings, render_error)
+        self.service = service
+        self.trusted_origins = normalize_origins(service.settings.trusted_origins)
 
     async def register(self, request: Request) -> Response:
         registration = parse_registration(await self._body(request))
@@ -188,6 +212,12 @@ class AuthEndpoints:
     async def me(self, request: Request) -> Response:
         return envelope(200, principal_of(request).user.public(), "Current user")
 
+    async def update_profile(self, request: Request) -> Response:
+        principal = principal_of(request)
+        update = parse_profile_update(await self._body(request))
+        user = await self.service.update_profile(principal, update)
+        return envelope(200, user.public(), "Settings saved")
+
     async def sessions(self, request: Request) -> Response:
         views = await self.service.list_sessions(principal_of(request))
         return envelope(200, [view.public() for view in views], "Sessions")
@@ -207,39 +237,20 @@ class AuthEndpoints:
         revoked = await self.service.change_password(principal, current, new, self.client(request))
         return envelope(200, {"revoked": revoked}, "Password changed")
 
-    def routes(self) -> list[Route]:
-        def route(path: str, endpoint: Endpoint, method: str) -> Route:
-            return Route(path, in_envelope(endpoint, self.render), methods=[method])
 
-        return [
-            route("/register", self.register, "POST"),
-            route("/login", self.login, "POST"),
-            route("/refresh-token", self.refresh, "POST"),
-            route("/logout", self.logout, "POST"),
-            route("/logout-all", self.logout_all, "POST"),
-            route("/me", self.me, "GET"),
-            route("/sessions", self.sessions, "GET"),
-            route("/sessions/{session_id}", self.revoke_session, "DELETE"),
-            route("/change-password", self.change_password, "POST"),
-        ]
+# the router's names, before it moved to authgate.http.router (it reads the endpoint table,
+# which names the handlers here): still importable from here, with a warning
+_MOVED = frozenset({"MountedRouter", "auth_router"})
 
 
-class MountedRouter(Router):
-    """A ``Router`` that never redirects: ``/login/`` is ``/login``, whether the host
-    framework strips the mount prefix (``root_path``) or not, so no answer points out of
-    the mount."""
+def __getattr__(name: str) -> Any:
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from authgate.http import router
 
-    def __init__(self, routes: list[Route]) -> None:
-        super().__init__(routes=routes, redirect_slashes=False)
-
-    async def app(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if len(path) > 1 and path.endswith("/"):
-            scope = {**scope, "path": path.rstrip("/") or "/"}
-        await super().app(scope, receive, send)
-
-
-def auth_router(service: AuthService, render_error: ErrorRenderer = render_envelope) -> Router:
-    """A router with the auth endpoints, to mount (``Mount("/auth", app=...)``); errors are
-    rendered by ``render_error``."""
-    return MountedRouter(AuthEndpoints(service, render_error).routes())
+    warnings.warn(
+        f"{__name__}.{name} has moved to authgate.http.router; import it from there",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(router, name)

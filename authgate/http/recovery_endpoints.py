@@ -1,15 +1,16 @@
-"""The recovery endpoints, added to the auth router: parse, call ``RecoveryFlows``, answer."""
+"""The recovery endpoints: parse, call ``RecoveryFlows``, answer.
+
+Their paths and methods are the endpoint table's (``authgate.http.table``), beside the
+other auth endpoints, in the same router.
+"""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
 
-from authgate.config import parse_networks
-from authgate.http.bodies import read_json_object
 from authgate.http.cookies import clear_token_cookies
-from authgate.http.endpoints import client_of, in_envelope, optional_principal, principal_of
+from authgate.http.endpoints import Endpoints, optional_principal, principal_of
 from authgate.http.responses import ErrorRenderer, envelope, render_envelope
 from authgate.recovery.flows import RecoveryFlows
 from authgate.recovery.validation import (
@@ -18,26 +19,17 @@ from authgate.recovery.validation import (
     parse_password_reset,
     parse_token,
 )
-from authgate.sessions.protocol import ClientInfo
 
 RESET_LINK_SENT = "If an account uses this address, a link to reset its password is on its way"
 
 
-class RecoveryEndpoints:
-    """The recovery endpoints (forgot and reset password, verify and change the e-mail
-    address), bound to one ``RecoveryFlows``."""
+class RecoveryEndpoints(Endpoints):
+    """The password-reset, e-mail verification and e-mail change endpoints, bound to one
+    ``RecoveryFlows``."""
 
     def __init__(self, flows: RecoveryFlows, render_error: ErrorRenderer = render_envelope) -> None:
+        super().__init__(flows.settings, render_error)
         self.flows = flows
-        self.render = render_error
-        self.settings = flows.settings
-        self.trusted_proxies = parse_networks(flows.settings.trusted_proxies)
-
-    def client(self, request: Request) -> ClientInfo:
-        return client_of(request, self.trusted_proxies)
-
-    async def _body(self, request: Request) -> dict[str, object]:
-        return await read_json_object(request, max_bytes=self.settings.max_body_bytes)
 
     async def forgot_password(self, request: Request) -> Response:
         email = parse_forgot_password(await self._body(request))
@@ -53,7 +45,7 @@ class RecoveryEndpoints:
 
     async def request_verification(self, request: Request) -> Response:
         principal = principal_of(request)
-        await read_json_object(request, max_bytes=self.settings.max_body_bytes, allow_empty=True)
+        await self._body(request, allow_empty=True)
         if await self.flows.request_verification(principal, self.client(request)):
             return envelope(202, None, "A verification link is on its way")
         return envelope(200, None, "Email already verified")
@@ -73,25 +65,3 @@ class RecoveryEndpoints:
         principal = optional_principal(request)
         user = await self.flows.confirm_email_change(token, principal)
         return envelope(200, user.public(), "Email changed")
-
-    def routes(self) -> list[Route]:
-        return [
-            Route(
-                "/forgot-password", in_envelope(self.forgot_password, self.render), methods=["POST"]
-            ),
-            Route(
-                "/reset-password", in_envelope(self.reset_password, self.render), methods=["POST"]
-            ),
-            Route(
-                "/verify-email/request",
-                in_envelope(self.request_verification, self.render),
-                methods=["POST"],
-            ),
-            Route("/verify-email", in_envelope(self.verify_email, self.render), methods=["POST"]),
-            Route("/change-email", in_envelope(self.change_email, self.render), methods=["POST"]),
-            Route(
-                "/change-email/confirm",
-                in_envelope(self.confirm_email_change, self.render),
-                methods=["POST"],
-            ),
-        ]

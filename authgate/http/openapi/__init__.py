@@ -2,8 +2,9 @@
 
 ``auth_openapi(gate.router().routes, prefix="/auth")`` is a whole document (the example
 app serves it at ``/openapi.json``); ``auth_paths`` and ``auth_components`` are its parts,
-to merge into an app's own document (``authgate.integrations.fastapi`` does). Only the
-routes the router really has are documented.
+to merge into an app's own document (``authgate.integrations.fastapi`` does). The
+operations are the endpoint table's (``authgate.http.table``), the very rows the router is
+built from; only those the routes really serve are documented.
 """
 
 from __future__ import annotations
@@ -18,20 +19,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authgate.http.cookies import ACCESS_COOKIE, REFRESH_COOKIE
-from authgate.http.openapi.operations import (
-    ACCESS_TOKEN,
-    CSRF,
-    OPERATIONS,
-    REFRESH_TOKEN,
-    Operation,
-)
 from authgate.http.openapi.schemas import SCHEMAS, Schema, ref, success_envelope
+from authgate.http.operation import ACCESS_TOKEN, CSRF, REFRESH_TOKEN, Operation
+from authgate.http.table import ENDPOINTS, Endpoint
 
 __all__ = [
     "BEARER_SCHEME",
     "COOKIE_SCHEME",
-    "OPERATIONS",
+    "ENDPOINTS",
     "REFRESH_COOKIE_SCHEME",
+    "Endpoint",
     "Operation",
     "auth_components",
     "auth_openapi",
@@ -119,10 +116,10 @@ def route_keys(routes: Iterable[BaseRoute]) -> set[tuple[str, str]]:
     return keys
 
 
-def auth_operations(routes: Iterable[BaseRoute]) -> list[Operation]:
-    """The documented operations that ``routes`` (the auth router's) really serve."""
+def auth_operations(routes: Iterable[BaseRoute]) -> list[Endpoint]:
+    """The endpoints of the table that ``routes`` (the auth router's) really serve."""
     keys = route_keys(routes)
-    return [op for op in OPERATIONS if (op.method, op.path) in keys]
+    return [endpoint for endpoint in ENDPOINTS if (endpoint.method, endpoint.path) in keys]
 
 
 def _response(op: Operation) -> Schema:
@@ -141,11 +138,12 @@ def _response(op: Operation) -> Schema:
     return response
 
 
-def _operation(op: Operation) -> Schema:
+def _operation(endpoint: Endpoint) -> Schema:
+    op = endpoint.operation
     document: Schema = {
         "operationId": op.operation_id,
         "summary": op.summary,
-        "tags": ["auth"],
+        "tags": list(op.tags),
         "responses": {
             str(op.status): _response(op),
             **{
@@ -164,7 +162,7 @@ def _operation(op: Operation) -> Schema:
     description = " ".join(part for part in (op.description, _csrf_note(op)) if part)
     if description:
         document["description"] = description
-    if "{session_id}" in op.path:
+    if "{session_id}" in endpoint.path:
         document["parameters"] = [
             {"name": "session_id", "in": "path", "required": True, "schema": {"type": "string"}}
         ]
@@ -210,8 +208,8 @@ def auth_paths(routes: Iterable[BaseRoute], prefix: str = "/auth") -> dict[str, 
     """The ``paths`` of the auth endpoints in ``routes``, mounted at ``prefix``."""
     prefix = prefix.rstrip("/")
     paths: dict[str, Schema] = {}
-    for op in auth_operations(routes):
-        paths.setdefault(prefix + op.path, {})[op.method.lower()] = _operation(op)
+    for endpoint in auth_operations(routes):
+        paths.setdefault(prefix + endpoint.path, {})[endpoint.method.lower()] = _operation(endpoint)
     return paths
 
 

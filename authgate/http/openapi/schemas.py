@@ -8,17 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from authgate.http.operation import Schema, ref
 from authgate.passwords import BCRYPT_MAX_BYTES, MIN_PASSWORD_LENGTH
 from authgate.service.validation import MAX_EMAIL, MAX_FULL_NAME, MAX_URL
 
-Schema = dict[str, Any]
-
-REF = "#/components/schemas/"
-
-
-def ref(name: str) -> Schema:
-    """``{"$ref": ...}`` to one of the component schemas below."""
-    return {"$ref": REF + name}
+__all__ = ["SCHEMAS", "Schema", "ref", "success_envelope"]
 
 
 def _object(properties: dict[str, Schema], required: list[str], **extra: Any) -> Schema:
@@ -154,6 +148,13 @@ SCHEMAS: dict[str, Schema] = {
     "AuthChangeEmailRequest": _object(
         {"newEmail": _EMAIL, "currentPassword": _CURRENT_PASSWORD},
         ["newEmail", "currentPassword"],
+    ),
+    "AuthProfileUpdateRequest": _object(
+        {"fullName": _FULL_NAME, "avatarUrl": _AVATAR},
+        [],
+        anyOf=[{"required": ["fullName"]}, {"required": ["avatarUrl"]}],
+        description='`fullName` and/or `avatarUrl`; `null` or `""` removes the avatar.',
+        examples=[{"fullName": "Ada King", "avatarUrl": "https://example.com/ada.png"}],
     ),
 }
 
