@@ -9,14 +9,13 @@ method each answers, and what the OpenAPI document says of it, is the endpoint t
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate._compat import moved_names
 from authgate.config import Network, Settings, parse_networks
 from authgate.errors import AuthgateError, CsrfRejected, NotAuthenticated
 from authgate.http.bodies import read_json_object
@@ -240,17 +239,6 @@ class AuthEndpoints(Endpoints):
 
 # the router's names, before it moved to authgate.http.router (it reads the endpoint table,
 # which names the handlers here): still importable from here, with a warning
-_MOVED = frozenset({"MountedRouter", "auth_router"})
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _MOVED:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from authgate.http import router
-
-    warnings.warn(
-        f"{__name__}.{name} has moved to authgate.http.router; import it from there",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(router, name)
+__getattr__ = moved_names(
+    __name__, {"MountedRouter": "authgate.http.router", "auth_router": "authgate.http.router"}
+)
