@@ -3,6 +3,11 @@
 ``AUTHGATE_TEST_DATABASE_URL`` names a PostgreSQL server reachable as a superuser (the
 tests create and drop their own database on it); ``AUTHGATE_TEST_REDIS_URL`` a Redis whose
 db ``AUTHGATE_TEST_REDIS_DB`` the tests may write to (under a per-run key prefix).
+
+Every test gets one tier marker, from the fixtures it uses (see ``TIER_FIXTURES``):
+``unit`` (no service at all), ``services`` (PostgreSQL, Redis or SMTP in process),
+``processes`` (it starts servers or processes) or ``browser`` (chromium); tests of the
+example app are marked ``example`` too. ``pytest -m unit`` runs the first tier alone.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import os
 import secrets
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -21,11 +27,13 @@ import httpx
 import pytest
 import redis
 from sqlalchemy.engine import make_url
+from starlette.types import ASGIApp
 
-from app_example.app import create_app
+from app_example.app import create_app as create_example_app
 from authgate import AuthGate, Settings
 from authgate.migrations import upgrade
 from authgate.recovery.mailer import Mailer
+from tests.apps import create_test_app
 from tests.mailbox import Mailbox
 
 ADMIN_DATABASE_URL = os.environ.get(
@@ -163,18 +171,18 @@ CLIENT_IP = "203.0.113.7"
 
 
 class ClientFactory(Protocol):
-    """Makes a client of the example app on ``gate`` whose socket peer is ``ip``."""
+    """Makes a client of an app on ``gate`` whose socket peer is ``ip``."""
 
     def __call__(self, gate: AuthGate, ip: str = CLIENT_IP) -> httpx.AsyncClient: ...
 
 
-@pytest.fixture
-async def make_client() -> AsyncIterator[ClientFactory]:
-    """HTTP clients talking to the example app in process (through ASGI)."""
+@asynccontextmanager
+async def client_factory(app_for: Callable[[AuthGate], ASGIApp]) -> AsyncIterator[ClientFactory]:
+    """HTTP clients talking in process (through ASGI) to ``app_for(gate)``; closed on exit."""
     clients: list[httpx.AsyncClient] = []
 
     def factory(gate: AuthGate, ip: str = CLIENT_IP) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=create_app(gate=gate), client=(ip, 4711))
+        transport = httpx.ASGITransport(app=app_for(gate), client=(ip, 4711))
         # like the example's page in a browser, which sends its own origin on every POST
         client = httpx.AsyncClient(
             transport=transport,
@@ -184,15 +192,37 @@ async def make_client() -> AsyncIterator[ClientFactory]:
         clients.append(client)
         return client
 
-    yield factory
-    for client in clients:
-        await client.aclose()
+    try:
+        yield factory
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+@pytest.fixture
+async def make_client() -> AsyncIterator[ClientFactory]:
+    """HTTP clients of the library's own test app (``tests.apps``)."""
+    async with client_factory(create_test_app) as factory:
+        yield factory
 
 
 @pytest.fixture
 async def client(gate: AuthGate, make_client: ClientFactory) -> httpx.AsyncClient:
-    """A client of the example app on the default gate."""
+    """A client of the library's own test app on the default gate."""
     return make_client(gate)
+
+
+@pytest.fixture
+async def make_example_client() -> AsyncIterator[ClientFactory]:
+    """HTTP clients of the example app (``app_example``); its tests are marked ``example``."""
+    async with client_factory(lambda gate: create_example_app(gate=gate)) as factory:
+        yield factory
+
+
+@pytest.fixture
+async def example_client(gate: AuthGate, make_example_client: ClientFactory) -> httpx.AsyncClient:
+    """A client of the example app on the default gate."""
+    return make_example_client(gate)
 
 
 def unique_username(stem: str = "user") -> str:
@@ -246,3 +276,57 @@ async def login(client: httpx.AsyncClient, account: Account) -> Account:
 
 async def register_and_login(client: httpx.AsyncClient, **kwargs: Any) -> Account:
     return await login(client, await register(client, **kwargs))
+
+
+# -- tiers ----------------------------------------------------------------------------------
+
+TIERS = ("unit", "services", "processes", "browser")  # lowest first
+# The fixtures that bring each tier in. ``item.fixturenames`` holds the fixtures of a
+# test's fixtures too: a test on ``gate`` or ``client`` is a services test by way of
+# ``database_url``. A test that starts a process in its body carries the marker itself.
+TIER_FIXTURES = {
+    # PostgreSQL, Redis or an SMTP server, in this process
+    "services": frozenset(
+        {"database_url", "redis_url", "new_database", "mailbox", "mailbox_server"}
+    ),
+    # servers the test starts: uvicorn, a private redis-server, a Redis Cluster, PostgreSQL
+    "processes": frozenset(
+        {
+            "server",
+            "instance",
+            "instances",
+            "own_redis",
+            "private_redis",
+            "cluster_url",
+            "postgres",
+            "served_example",
+        }
+    ),
+    # chromium through Playwright
+    "browser": frozenset({"browser", "chromium"}),
+}
+EXAMPLE_FIXTURES = frozenset({"example_client", "make_example_client"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before ``-m`` selects by the markers added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test with exactly one tier, the highest its fixtures or its own tier
+    marker name, and the example app's tests with ``example``.
+
+    Raises:
+        pytest.UsageError: a test's own tier marker is not that tier (too low, or two).
+    """
+    wrong: list[str] = []
+    for item in items:
+        used = set(item.fixturenames) if isinstance(item, pytest.Function) else set()
+        marked = [tier for tier in TIERS if item.get_closest_marker(tier) is not None]
+        by_fixtures = [tier for tier, names in TIER_FIXTURES.items() if used & names]
+        tier = max(["unit", *marked, *by_fixtures], key=TIERS.index)
+        if any(other != tier for other in marked):
+            wrong.append(f"{item.nodeid}: marked {', '.join(marked)}, but it is {tier}")
+        elif not marked:
+            item.add_marker(tier)
+        if used & EXAMPLE_FIXTURES:
+            item.add_marker("example")
+    if wrong:
+        raise pytest.UsageError("one tier per test, the highest:\n" + "\n".join(wrong))

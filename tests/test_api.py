@@ -1,4 +1,5 @@
-"""The HTTP API of contract §6, through the example app over ASGI on real PostgreSQL and Redis."""
+"""The HTTP API over ASGI on real PostgreSQL and Redis: authgate's endpoints on the library's
+test app, the example's own routes (``/api/settings``, ``/health``) on the example app."""
 
 from __future__ import annotations
 
@@ -25,6 +26,7 @@ from tests.conftest import (
     register_and_login,
     unique_username,
 )
+from tests.envelope import assert_envelope
 
 PUBLIC_USER_KEYS = {
     "id",
@@ -43,24 +45,6 @@ MISSING = object()
 
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def assert_envelope(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is the §6 envelope with ``status``; returns the parsed body."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body: dict[str, Any] = response.json()
-    expected = {"statusCode", "data", "message", "success"}
-    if status >= 400:
-        expected.add("errors")
-        assert body["data"] is None
-        assert isinstance(body["errors"], list)
-    assert set(body) == expected
-    assert body["statusCode"] == status
-    assert body["success"] is (status < 400)
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    return body
 
 
 def assert_public_user(data: dict[str, Any], raw: str) -> None:
@@ -498,7 +482,7 @@ async def test_logout_all_returns_the_count_and_kills_every_session(
         ("POST", "/auth/logout"),
         ("POST", "/auth/logout-all"),
         ("GET", "/api/profile"),
-        ("PATCH", "/api/settings"),
+        ("PATCH", "/auth/me"),
     ],
 )
 async def test_authenticated_endpoints_need_a_token(
@@ -524,12 +508,12 @@ async def test_me_and_profile_return_the_public_user(client: httpx.AsyncClient) 
 # -- settings -------------------------------------------------------------------------------
 
 
-async def test_settings_change_is_visible_in_me_at_once(client: httpx.AsyncClient) -> None:
-    account = await bearer_login(client, await register(client))
-    before = await client.get("/auth/me", headers=bearer(account))  # fills the user cache
+async def test_settings_change_is_visible_in_me_at_once(example_client: httpx.AsyncClient) -> None:
+    account = await bearer_login(example_client, await register(example_client))
+    before = await example_client.get("/auth/me", headers=bearer(account))  # fills the user cache
     assert assert_envelope(before, 200)["data"]["fullName"] == f"Test {account.username}"
 
-    response = await client.patch(
+    response = await example_client.patch(
         "/api/settings",
         headers=bearer(account),
         json={"fullName": "  Grace Hopper ", "avatarUrl": "https://example.com/g.png"},
@@ -538,13 +522,16 @@ async def test_settings_change_is_visible_in_me_at_once(client: httpx.AsyncClien
     data = assert_envelope(response, 200)["data"]
     assert_public_user(data, response.text)
     assert data["fullName"] == "Grace Hopper"
-    me = assert_envelope(await client.get("/auth/me", headers=bearer(account)), 200)["data"]
+    me = assert_envelope(await example_client.get("/auth/me", headers=bearer(account)), 200)["data"]
     assert me["fullName"] == "Grace Hopper"
     assert me["avatarUrl"] == "https://example.com/g.png"
 
-    cleared = await client.patch("/api/settings", headers=bearer(account), json={"avatarUrl": None})
+    cleared = await example_client.patch(
+        "/api/settings", headers=bearer(account), json={"avatarUrl": None}
+    )
     assert assert_envelope(cleared, 200)["data"]["avatarUrl"] is None
-    me = assert_envelope(await client.get("/api/profile", headers=bearer(account)), 200)["data"]
+    profile = await example_client.get("/api/profile", headers=bearer(account))
+    me = assert_envelope(profile, 200)["data"]
     assert me["avatarUrl"] is None
     assert me["fullName"] == "Grace Hopper"
 
@@ -552,8 +539,8 @@ async def test_settings_change_is_visible_in_me_at_once(client: httpx.AsyncClien
 # -- health, 404, 405 -----------------------------------------------------------------------
 
 
-async def test_health(client: httpx.AsyncClient) -> None:
-    response = await client.get("/health")
+async def test_health(example_client: httpx.AsyncClient) -> None:
+    response = await example_client.get("/health")
 
     assert assert_envelope(response, 200)["data"] == {"redis": "ok", "database": "ok"}
 
@@ -575,7 +562,7 @@ async def test_unknown_api_path_with_a_token_is_404(client: httpx.AsyncClient) -
         ("GET", "/auth/login", "POST"),
         ("PUT", "/auth/register", "POST"),
         ("POST", "/auth/me", "GET"),
-        ("DELETE", "/api/settings", "PATCH"),
+        ("DELETE", "/api/profile", "GET"),
     ],
 )
 async def test_wrong_method_is_405_in_the_envelope(
@@ -712,14 +699,14 @@ async def test_refresh_body_problems_are_400(
     ],
 )
 async def test_settings_body_problems_are_400(
-    client: httpx.AsyncClient, body: dict[str, Any], fields: set[str]
+    example_client: httpx.AsyncClient, body: dict[str, Any], fields: set[str]
 ) -> None:
-    account = await bearer_login(client, await register(client))
+    account = await bearer_login(example_client, await register(example_client))
 
-    response = await client.patch("/api/settings", headers=bearer(account), json=body)
+    response = await example_client.patch("/api/settings", headers=bearer(account), json=body)
 
     assert error_fields(assert_envelope(response, 400)) == fields
-    me = assert_envelope(await client.get("/auth/me", headers=bearer(account)), 200)["data"]
+    me = assert_envelope(await example_client.get("/auth/me", headers=bearer(account)), 200)["data"]
     assert me["fullName"] == f"Test {account.username}"
 
 
@@ -727,7 +714,7 @@ BODY_ENDPOINTS = [
     ("POST", "/auth/register"),
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh-token"),
-    ("PATCH", "/api/settings"),
+    ("PATCH", "/auth/me"),
 ]
 RAW_BODIES: list[tuple[str, bytes, str, int]] = [
     ("list", b"[]", "application/json", 400),

@@ -33,6 +33,7 @@ def lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.processes  # lint-imports
 def test_the_package_keeps_its_layers() -> None:
     result = lint_imports(ROOT)
 
@@ -46,6 +47,7 @@ TYPE_ONLY_UPWARD = (
 )
 
 
+@pytest.mark.processes  # lint-imports
 @pytest.mark.parametrize("added", [UPWARD, TYPE_ONLY_UPWARD], ids=["import", "type-only"])
 def test_an_upward_import_breaks_the_layers(tmp_path: Path, added: str) -> None:
     shutil.copytree(

@@ -119,6 +119,7 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert "usage: authgate" in capsys.readouterr().out
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 async def test_db_upgrade_brings_a_fresh_database_to_the_current_schema(
     settings: Settings, new_database: DatabaseFactory
 ) -> None:
@@ -130,6 +131,7 @@ async def test_db_upgrade_brings_a_fresh_database_to_the_current_schema(
     assert ok(env, "users", "list", "--json") == '{"users": [], "next": null}\n'
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 async def test_a_user_made_and_managed_from_the_shell(
     env: dict[str, str], gate: AuthGate, client: httpx.AsyncClient
 ) -> None:
@@ -179,6 +181,7 @@ async def test_a_user_made_and_managed_from_the_shell(
     assert (await me(client, account.access_token)).status_code == 200  # nobody else touched
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 async def test_sessions_are_listed_and_revoked_from_the_shell(
     env: dict[str, str], gate: AuthGate, client: httpx.AsyncClient
 ) -> None:
@@ -202,6 +205,7 @@ async def test_sessions_are_listed_and_revoked_from_the_shell(
     assert (await me(client, second_token)).status_code == 401
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 def test_keys_generate(env: dict[str, str]) -> None:
     secret = ok(env, "keys", "generate").strip()
     assert len(secret.encode()) >= 48
@@ -211,6 +215,7 @@ def test_keys_generate(env: dict[str, str]) -> None:
     assert "--kid" in fails(env, 2, "keys", "generate", "--alg", "EdDSA", "--kid", "a b")
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 def test_config_check(env: dict[str, str]) -> None:
     production = env | {
         "AUTHGATE_ENV": "production",
@@ -228,6 +233,7 @@ def test_config_check(env: dict[str, str]) -> None:
     assert "REDIS_URL" in fails(env | {"REDIS_URL": ""}, 1, "config", "check", "--production")
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 async def test_errors_are_one_line_and_a_non_zero_exit(
     env: dict[str, str], gate: AuthGate, client: httpx.AsyncClient
 ) -> None:

@@ -194,10 +194,10 @@ async def test_concurrent_rotations_on_the_cluster_converge(cluster: RedisCluste
 
 
 async def test_example_app_on_the_cluster(
-    cluster_url: str, make_gate: GateFactory, make_client: ClientFactory
+    cluster_url: str, make_gate: GateFactory, make_example_client: ClientFactory
 ) -> None:
     gate = await make_gate(redis_url=cluster_url)
-    client = make_client(gate)
+    client = make_example_client(gate)
     health = await client.get("/health")
     assert health.status_code == 200
     assert health.json()["data"] == {"redis": "ok", "database": "ok"}

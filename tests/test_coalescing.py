@@ -132,6 +132,7 @@ async def test_a_cancelled_check_does_not_stall_its_batch(redis_url: str) -> Non
         await client.aclose()
 
 
+@pytest.mark.processes  # a redis-server of its own
 async def test_checks_of_a_stopped_redis_fail_closed_and_never_hang(tmp_path: Path) -> None:
     with RedisServer(tmp_path) as server:
         client = Redis.from_url(server.url, decode_responses=True, socket_timeout=3)
@@ -154,6 +155,7 @@ async def test_checks_of_a_stopped_redis_fail_closed_and_never_hang(tmp_path: Pa
             await client.aclose()
 
 
+@pytest.mark.processes  # a redis-server of its own
 async def test_a_check_made_while_a_batch_hangs_waits_only_for_its_own_timeout(
     tmp_path: Path,
 ) -> None:

@@ -161,6 +161,7 @@ print(json.dumps({
 """
 
 
+@pytest.mark.processes  # a fresh interpreter each
 @pytest.mark.parametrize(("old", "new", "named"), CASES, ids=IDS)
 def test_an_old_import_warns_in_a_fresh_interpreter(old: str, new: str, named: str) -> None:
     result = subprocess.run(
@@ -180,6 +181,7 @@ def test_an_old_import_warns_in_a_fresh_interpreter(old: str, new: str, named: s
     assert [category for category, _ in ours] == ["DeprecationWarning"], seen["warnings"]
 
 
+@pytest.mark.processes  # a fresh interpreter
 def test_the_public_api_imports_without_a_warning() -> None:
     every_name = f"from authgate import {', '.join(authgate.__all__)}"
     result = subprocess.run(

@@ -1,4 +1,4 @@
-"""The CSRF origin check (contract §5), through the example app over ASGI.
+"""The CSRF origin check, through the library's test app over ASGI.
 
 An unsafe request (POST, PUT, PATCH, DELETE) authenticated by authgate's cookies must come
 from the app's own origin (``http://testserver`` here) or a trusted one; anything else gets
@@ -140,7 +140,7 @@ class Unsafe:
 
 
 UNSAFE_REQUESTS = {
-    "patch-settings": Unsafe("PATCH", "/api/settings", {"fullName": "Hijacked"}),
+    "patch-settings": Unsafe("PATCH", "/auth/me", {"fullName": "Hijacked"}),
     "logout": Unsafe("POST", "/auth/logout"),
     "logout-all": Unsafe("POST", "/auth/logout-all"),
     "delete-session": Unsafe("DELETE", "/auth/sessions/{sid}"),
@@ -191,7 +191,7 @@ async def test_same_origin_cookie_request_is_allowed(
     assert not [event for event in victim.events if event.name == CSRF_REJECTED]
 
 
-# How the origin of a PATCH /api/settings is presented: (headers to set, defaults to drop).
+# How the origin of a PATCH /auth/me is presented: (headers to set, defaults to drop).
 ALLOWED_ORIGINS: dict[str, tuple[dict[str, str], tuple[str, ...]]] = {
     "same-origin": ({"Origin": OWN_ORIGIN}, ()),
     "same-origin-mixed-case": ({"Origin": "HTTP://TestServer"}, ()),
@@ -224,7 +224,7 @@ async def test_settings_change_from_own_origin_is_allowed(victim: Victim, case: 
     response = await send(
         victim.client,
         "PATCH",
-        "/api/settings",
+        "/auth/me",
         headers=headers,
         drop=drop,
         json={"fullName": "Changed On Purpose"},
@@ -243,7 +243,7 @@ async def test_settings_change_from_elsewhere_is_refused(
     response = await send(
         victim.client,
         "PATCH",
-        "/api/settings",
+        "/auth/me",
         headers=headers,
         drop=drop,
         json={"fullName": "Hijacked"},
@@ -261,15 +261,15 @@ async def test_trusted_origin_is_allowed_and_lookalikes_are_not(
     await register_and_login(client)
 
     trusted = await client.patch(
-        "/api/settings", json={"fullName": "From The App"}, headers={"Origin": TRUSTED_ORIGIN}
+        "/auth/me", json={"fullName": "From The App"}, headers={"Origin": TRUSTED_ORIGIN}
     )
     lookalike = await client.patch(
-        "/api/settings",
+        "/auth/me",
         json={"fullName": "Hijacked"},
         headers={"Origin": f"{TRUSTED_ORIGIN}.evil.example"},
     )
     other_scheme = await client.patch(
-        "/api/settings", json={"fullName": "Hijacked"}, headers={"Origin": "http://app.example.com"}
+        "/auth/me", json={"fullName": "Hijacked"}, headers={"Origin": "http://app.example.com"}
     )
 
     assert trusted.status_code == 200, trusted.text
@@ -286,7 +286,7 @@ async def test_cross_site_bearer_request_without_cookies_is_allowed(
     api = make_client(victim.gate)
     bearer = {"Origin": EVIL_ORIGIN, "Authorization": f"Bearer {victim.account.access_token}"}
 
-    changed = await send(api, "PATCH", "/api/settings", headers=bearer, json={"fullName": "Api"})
+    changed = await send(api, "PATCH", "/auth/me", headers=bearer, json={"fullName": "Api"})
     listed = await send(api, "GET", "/auth/sessions", headers=bearer)
     revoked = await send(api, "DELETE", f"/auth/sessions/{victim.session_id}", headers=bearer)
 
@@ -307,7 +307,7 @@ async def test_bearer_wins_over_the_cookie_and_is_not_checked(
     response = await send(
         victim.client,
         "PATCH",
-        "/api/settings",
+        "/auth/me",
         headers={"Origin": EVIL_ORIGIN, **bearer(other)},
         json={"fullName": "Bearer Owner"},
     )
@@ -324,7 +324,7 @@ async def test_a_refused_bearer_token_does_not_fall_back_to_the_cookie(
     broken = {"Authorization": "Bearer not.a.token"}
 
     protected = await send(
-        victim.client, "PATCH", "/api/settings", headers=broken, json={"fullName": "Hijacked"}
+        victim.client, "PATCH", "/auth/me", headers=broken, json={"fullName": "Hijacked"}
     )
     # nothing authenticates this logout but the cookies: it is checked like a cookie request
     logout = await send(
@@ -428,7 +428,7 @@ COOKIE_ONLY = {
     "logout-empty-body-token": ("POST", "/auth/logout", {"refreshToken": ""}),
     "refresh": ("POST", "/auth/refresh-token", None),
     "refresh-body-without-token": ("POST", "/auth/refresh-token", {}),
-    "patch-settings": ("PATCH", "/api/settings", {"fullName": "Hijacked"}),
+    "patch-settings": ("PATCH", "/auth/me", {"fullName": "Hijacked"}),
 }
 
 

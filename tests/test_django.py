@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +13,7 @@ from asgi_lifespan import LifespanManager
 from authgate import AuthGate, Settings
 from examples.django_app import create_app
 from tests.conftest import DatabaseFactory, bearer, register, register_and_login
+from tests.envelope import assert_envelope
 from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
@@ -37,13 +37,6 @@ async def client(gate: AuthGate) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def assert_envelope_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert (body["statusCode"], body["success"], body["data"]) == (status, False, None)
-    return body
-
-
 async def test_the_lifespan_creates_the_schema_and_the_whole_flow_works(
     client: httpx.AsyncClient,
 ) -> None:
@@ -60,7 +53,7 @@ async def test_the_lifespan_creates_the_schema_and_the_whole_flow_works(
     access = refreshed.json()["data"]["accessToken"]
     client.cookies.clear()
     assert (await client.post("/auth/logout", headers=bearer(access))).status_code == 200
-    assert_envelope_error(await client.get("/api/notes", headers=bearer(access)), 401)
+    assert_envelope(await client.get("/api/notes", headers=bearer(access)), 401)
 
 
 async def test_django_csrf_lets_bearer_posts_through_and_checks_cookie_posts(
@@ -78,7 +71,7 @@ async def test_django_csrf_lets_bearer_posts_through_and_checks_cookie_posts(
 async def test_anonymous_is_401_never_500(client: httpx.AsyncClient) -> None:
     for path in ["/whoami", "/api/notes", "/api/purge"]:
         response = await client.get(path)
-        assert_envelope_error(response, 401)
+        assert_envelope(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
 
 
@@ -88,7 +81,7 @@ async def test_requires_answers_403_until_the_role_is_granted(
     account = await register_and_login(client)
     client.cookies.clear()
     refused = await client.get("/api/purge", headers=bearer(account.access_token))
-    assert "admin" in assert_envelope_error(refused, 403)["message"]
+    assert "admin" in assert_envelope(refused, 403)["message"]
     assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
     await gate.accounts.grant_role(account.id, "admin")
     allowed = await client.get("/api/purge", headers=bearer(account.access_token))

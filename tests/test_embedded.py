@@ -76,7 +76,7 @@ async def full_flow(client: httpx.AsyncClient) -> None:
 
 
 async def test_embedded_defaults_run_the_whole_flow(
-    tmp_path: Path, started: list[AuthGate], make_client: ClientFactory
+    tmp_path: Path, started: list[AuthGate], make_example_client: ClientFactory
 ) -> None:
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path}/a.db", bcrypt_rounds=4
@@ -85,7 +85,7 @@ async def test_embedded_defaults_run_the_whole_flow(
     gate = await start(started, settings)
     assert isinstance(gate.redis, FakeAsyncRedis)
 
-    client = make_client(gate)
+    client = make_example_client(gate)
     health = await client.get("/health")
     assert health.status_code == 200
     assert health.json()["data"] == {"redis": "ok", "database": "ok"}

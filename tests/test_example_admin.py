@@ -40,6 +40,19 @@ from tests.test_instances import (
     start_instance,
 )
 
+
+@pytest.fixture
+def client(example_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Every test here is about the example app: its ``client`` is one of the example."""
+    return example_client
+
+
+@pytest.fixture
+def make_client(make_example_client: ClientFactory) -> ClientFactory:
+    """Clients of the example app, like ``client``."""
+    return make_example_client
+
+
 PUBLIC_FIELDS = {
     "id",
     "username",

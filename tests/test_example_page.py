@@ -14,6 +14,12 @@ from tests.conftest import register
 SAME_ORIGIN = {"Origin": "http://testserver"}
 
 
+@pytest.fixture
+def client(example_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """Every test here is about the example app: its ``client`` is one of the example."""
+    return example_client
+
+
 class PageParts(HTMLParser):
     """Collects what the CSP and the script care about: scripts, styles, links, ids."""
 

@@ -4,7 +4,6 @@ started through its ASGI lifespan, used as a client and as ``/docs`` would."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import pytest
@@ -16,6 +15,7 @@ from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.fastapi import install
 from examples.fastapi_app import create_app
 from tests.conftest import PASSWORD, bearer, register, register_and_login, unique_username
+from tests.envelope import assert_envelope
 from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
@@ -36,16 +36,6 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url=BASE, headers={"Origin": BASE}
     ) as client:
         yield client
-
-
-def assert_envelope_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["statusCode"] == status
-    assert body["success"] is False
-    assert body["data"] is None
-    assert isinstance(body["errors"], list)
-    return body
 
 
 async def test_the_whole_flow_through_fastapi(client: httpx.AsyncClient) -> None:
@@ -72,7 +62,7 @@ async def test_the_whole_flow_through_fastapi(client: httpx.AsyncClient) -> None
     logout = await client.post("/auth/logout", headers=bearer(new_access))
     assert logout.status_code == 200
     after = await client.get("/notes", headers=bearer(new_access))
-    assert_envelope_error(after, 401)
+    assert_envelope(after, 401)
     assert after.headers["www-authenticate"] == "Bearer"
 
 
@@ -85,7 +75,7 @@ async def test_a_browser_session_works_by_cookie(client: httpx.AsyncClient) -> N
     assert (await client.get("/notes")).json() == {"owner": account.username}
     # a cookie request from another origin is refused before any endpoint runs
     foreign = await client.delete("/notes", headers={"Origin": "http://evil.example"})
-    assert_envelope_error(foreign, 403)
+    assert_envelope(foreign, 403)
 
 
 async def test_not_logged_in_is_401_with_www_authenticate_never_500(
@@ -93,18 +83,18 @@ async def test_not_logged_in_is_401_with_www_authenticate_never_500(
 ) -> None:
     for method, path in [("GET", "/notes"), ("DELETE", "/notes"), ("GET", "/auth/me")]:
         response = await client.request(method, path)
-        body = assert_envelope_error(response, 401)
+        body = assert_envelope(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
         assert body["message"] == "Authentication required"
     bad_token = await client.get("/notes", headers=bearer("not.a.token"))
-    assert_envelope_error(bad_token, 401)
+    assert_envelope(bad_token, 401)
 
 
 async def test_a_missing_scope_is_403(app: FastAPI, client: httpx.AsyncClient) -> None:
     account = await register_and_login(client)
     client.cookies.clear()
     refused = await client.delete("/notes", headers=bearer(account.access_token))
-    body = assert_envelope_error(refused, 403)
+    body = assert_envelope(refused, 403)
     assert "admin" in body["message"]
 
 
@@ -116,7 +106,7 @@ async def test_fastapi_errors_keep_fastapi_format(client: httpx.AsyncClient) -> 
     assert wrong_method.status_code == 405
     assert wrong_method.json() == {"detail": "Method Not Allowed"}
     # while authgate's own endpoints keep the envelope
-    assert_envelope_error(await client.post("/auth/login", json={}), 400)
+    assert_envelope(await client.post("/auth/login", json={}), 400)
 
 
 async def test_envelope_errors_puts_fastapis_errors_in_the_envelope(settings: Settings) -> None:
@@ -132,9 +122,9 @@ async def test_envelope_errors_puts_fastapis_errors_in_the_envelope(settings: Se
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
     ):
         assert (await client.get("/items/3")).json() == {"id": 3}
-        invalid = assert_envelope_error(await client.get("/items/three"), 400)
+        invalid = assert_envelope(await client.get("/items/three"), 400)
         assert [error["field"] for error in invalid["errors"]] == ["path.item_id"]
-        missing = assert_envelope_error(await client.get("/nowhere"), 404)
+        missing = assert_envelope(await client.get("/nowhere"), 404)
         assert missing["message"] == "Not found"
 
 
@@ -231,11 +221,11 @@ async def test_install_protects_route_groups_with_scopes(settings: Settings) -> 
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as client,
     ):
-        assert_envelope_error(await client.get("/admin/report"), 401)
+        assert_envelope(await client.get("/admin/report"), 401)
         account = await register_and_login(client)
         client.cookies.clear()
         refused = await client.get("/admin/report", headers=bearer(account.access_token))
-        assert_envelope_error(refused, 403)
+        assert_envelope(refused, 403)
         gate: AuthGate = app.state.authgate
         await gate.accounts.grant_role(account.id, "admin")
         allowed = await client.get("/admin/report", headers=bearer(account.access_token))

@@ -43,6 +43,7 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
         server.stop()
 
 
+@pytest.mark.processes  # a redis-server of its own
 async def test_a_burst_larger_than_the_pool_waits_for_connections(
     tmp_path: Path, make_gate: GateFactory, make_client: ClientFactory
 ) -> None:

@@ -39,6 +39,7 @@ def start_server(module: str, port: int, environ: dict[str, str], log: Path) -> 
         )
 
 
+@pytest.mark.processes  # uvicorn
 @pytest.mark.parametrize(("module", "protected", "key"), EXAMPLES)
 async def test_the_example_serves_under_uvicorn(
     module: str,

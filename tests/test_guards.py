@@ -22,6 +22,7 @@ from authgate.http.responses import error_headers
 from authgate.redis.wire import PackedScript
 from tests.asgi import websocket_handshake
 from tests.conftest import GateFactory, bearer, register_and_login
+from tests.envelope import assert_envelope
 from tests.test_cli import environment, ok
 
 PROTECT = {"/api": [], "/admin": ["admin"], "/admin/billing": ["billing:read"]}
@@ -86,14 +87,6 @@ async def guarded_client(gate: AuthGate) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def assert_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["statusCode"] == status
-    assert body["success"] is False
-    return body
-
-
 def cookie_header(client: httpx.AsyncClient) -> dict[str, str]:
     """The client's cookies as a header, and the client made to forget them."""
     header = "; ".join(f"{name}={value}" for name, value in client.cookies.items())
@@ -108,10 +101,10 @@ async def test_anonymous_gets_401_never_403(gate: AuthGate) -> None:
     async with guarded_client(gate) as client:
         for path in [*GUARDED, "/api/x", "/open/login", "/admin/billing/x"]:
             response = await client.get(path)
-            assert_error(response, 401)
+            assert_envelope(response, 401)
             assert response.headers["www-authenticate"] == "Bearer"
             bad = await client.get(path, headers={"Authorization": "Bearer not.a.token"})
-            assert_error(bad, 401)
+            assert_envelope(bad, 401)
         assert (await client.get("/admin-ish")).status_code == 200  # not in "/admin"
 
 
@@ -121,13 +114,13 @@ async def test_without_the_scope_403_with_insufficient_scope_for_bearer(gate: Au
         cookies = cookie_header(client)
         for path in GUARDED:
             response = await client.get(path, headers=bearer(account))
-            body = assert_error(response, 403)
+            body = assert_envelope(response, 403)
             assert body["data"] is None
             assert "admin" in body["message"] or "team" in body["message"]
             assert response.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
             # a browser (the cookie) gets the 403 without a Bearer challenge
             by_cookie = await client.get(path, headers=cookies)
-            assert_error(by_cookie, 403)
+            assert_envelope(by_cookie, 403)
             assert "www-authenticate" not in by_cookie.headers
         for path in ("/api/x", "/open/login"):
             assert (await client.get(path, headers=bearer(account))).status_code == 200
@@ -240,6 +233,7 @@ def test_insufficient_scope_names_what_is_missing() -> None:
     assert error_headers(InsufficientScope(["admin"])) == {}
 
 
+@pytest.mark.processes  # the CLI, as a subprocess
 async def test_roles_granted_on_the_shell_open_a_group_at_the_next_request(
     gate: AuthGate, settings: Settings
 ) -> None:

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -30,6 +29,7 @@ from tests.conftest import (
     secret_for,
     unique_username,
 )
+from tests.envelope import assert_envelope
 from tests.processes import (
     RedisServer,
     closed_port,
@@ -160,21 +160,6 @@ class Session:
     refresh_token: str
 
 
-def envelope_of(response: httpx.Response, status: int) -> dict[str, Any]:
-    """Assert the §6 envelope with ``status``; the parsed body."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["statusCode"] == status
-    assert body["success"] is (status < 400)
-    assert body["message"]
-    if status >= 400:
-        if response.request.url.path != "/health":  # the health report is its data
-            assert body["data"] is None
-        assert isinstance(body["errors"], list)
-    assert "Traceback" not in response.text
-    return body
-
-
 def register(http: httpx.Client, instance: Instance) -> str:
     username = unique_username("multi")
     response = http.post(
@@ -186,7 +171,7 @@ def register(http: httpx.Client, instance: Instance) -> str:
             "password": PASSWORD,
         },
     )
-    envelope_of(response, 201)
+    assert_envelope(response, 201)
     return username
 
 
@@ -194,7 +179,7 @@ def login(http: httpx.Client, instance: Instance, username: str) -> Session:
     response = http.post(
         f"{instance.url}/auth/login", json={"username": username, "password": PASSWORD}
     )
-    data = envelope_of(response, 200)["data"]
+    data = assert_envelope(response, 200)["data"]
     return Session(data["user"]["id"], username, data["accessToken"], data["refreshToken"])
 
 
@@ -217,25 +202,25 @@ def test_a_login_on_one_instance_works_on_the_other(instances: Pair, http: httpx
     session = login(http, instances.a, register(http, instances.a))
 
     by_bearer = profile(http, instances.b, session.access_token)
-    assert envelope_of(by_bearer, 200)["data"]["id"] == session.user_id
+    assert assert_envelope(by_bearer, 200)["data"]["id"] == session.user_id
     by_cookie = http.get(
         f"{instances.b.url}/auth/me", headers={"Cookie": f"accessToken={session.access_token}"}
     )
-    assert envelope_of(by_cookie, 200)["data"]["username"] == session.username
-    assert envelope_of(http.get(f"{instances.b.url}/api/profile"), 401)
+    assert assert_envelope(by_cookie, 200)["data"]["username"] == session.username
+    assert assert_envelope(http.get(f"{instances.b.url}/api/profile"), 401)
 
 
 def test_a_logout_on_one_instance_is_seen_by_the_other_at_once(
     instances: Pair, http: httpx.Client
 ) -> None:
     session = login(http, instances.a, register(http, instances.a))
-    envelope_of(profile(http, instances.b, session.access_token), 200)
+    assert_envelope(profile(http, instances.b, session.access_token), 200)
 
     logout = http.post(f"{instances.a.url}/auth/logout", headers=bearer(session.access_token))
-    envelope_of(logout, 200)
+    assert_envelope(logout, 200)
 
-    envelope_of(profile(http, instances.b, session.access_token), 401)
-    envelope_of(refresh(http, instances.b, session.refresh_token), 401)
+    assert_envelope(profile(http, instances.b, session.access_token), 401)
+    assert_envelope(refresh(http, instances.b, session.refresh_token), 401)
 
 
 def test_logout_all_on_one_instance_ends_sessions_made_on_the_other(
@@ -246,11 +231,11 @@ def test_logout_all_on_one_instance_ends_sessions_made_on_the_other(
     on_b = login(http, instances.b, username)
 
     response = http.post(f"{instances.b.url}/auth/logout-all", headers=bearer(on_b.access_token))
-    assert envelope_of(response, 200)["data"] == {"revoked": 3}
+    assert assert_envelope(response, 200)["data"] == {"revoked": 3}
 
     for session in on_a:
-        envelope_of(profile(http, instances.a, session.access_token), 401)
-        envelope_of(refresh(http, instances.a, session.refresh_token), 401)
+        assert_envelope(profile(http, instances.a, session.access_token), 401)
+        assert_envelope(refresh(http, instances.a, session.refresh_token), 401)
 
 
 def test_a_repeated_refresh_on_another_instance_converges_on_one_token(
@@ -258,22 +243,22 @@ def test_a_repeated_refresh_on_another_instance_converges_on_one_token(
 ) -> None:
     session = login(http, instances.a, register(http, instances.a))
 
-    first = envelope_of(refresh(http, instances.a, session.refresh_token), 200)["data"]
-    repeat = envelope_of(refresh(http, instances.b, session.refresh_token), 200)["data"]
+    first = assert_envelope(refresh(http, instances.a, session.refresh_token), 200)["data"]
+    repeat = assert_envelope(refresh(http, instances.b, session.refresh_token), 200)["data"]
 
     assert repeat["refreshToken"] == first["refreshToken"] != session.refresh_token
     for instance in (instances.a, instances.b):
         for data in (first, repeat):
-            envelope_of(profile(http, instance, data["accessToken"]), 200)
+            assert_envelope(profile(http, instance, data["accessToken"]), 200)
     # the converged token is the current one: it rotates on either instance
-    envelope_of(refresh(http, instances.b, first["refreshToken"]), 200)
+    assert_envelope(refresh(http, instances.b, first["refreshToken"]), 200)
 
 
 def test_a_profile_change_on_one_instance_shows_on_the_other_at_once(
     instances: Pair, http: httpx.Client
 ) -> None:
     session = login(http, instances.a, register(http, instances.a))
-    before = envelope_of(me(http, instances.b, session.access_token), 200)["data"]
+    before = assert_envelope(me(http, instances.b, session.access_token), 200)["data"]
     assert before["fullName"] == f"Test {session.username}"  # now cached for every instance
 
     changed = http.patch(
@@ -281,9 +266,9 @@ def test_a_profile_change_on_one_instance_shows_on_the_other_at_once(
         json={"fullName": "Renamed On A"},
         headers=bearer(session.access_token),
     )
-    assert envelope_of(changed, 200)["data"]["fullName"] == "Renamed On A"
+    assert assert_envelope(changed, 200)["data"]["fullName"] == "Renamed On A"
 
-    after = envelope_of(me(http, instances.b, session.access_token), 200)["data"]
+    after = assert_envelope(me(http, instances.b, session.access_token), 200)["data"]
     assert after["fullName"] == "Renamed On A"
 
 
@@ -319,20 +304,20 @@ def test_a_redis_outage_is_503_and_the_instance_recovers_by_itself(
     instance = on_own_redis
     username = register(http, instance)
     session = login(http, instance, username)
-    envelope_of(profile(http, instance, session.access_token), 200)
+    assert_envelope(profile(http, instance, session.access_token), 200)
 
     own_redis.stop()
 
     # fail closed: no request gets through, none crashes
-    envelope_of(profile(http, instance, session.access_token), 503)
-    envelope_of(me(http, instance, session.access_token), 503)
-    envelope_of(refresh(http, instance, session.refresh_token), 503)
-    health = envelope_of(http.get(f"{instance.url}/health"), 503)
+    assert_envelope(profile(http, instance, session.access_token), 503)
+    assert_envelope(me(http, instance, session.access_token), 503)
+    assert_envelope(refresh(http, instance, session.refresh_token), 503)
+    health = assert_envelope(http.get(f"{instance.url}/health"), 503, error_data=True)
     assert health["data"] == {"redis": "unavailable", "database": "ok"}
     logged_in = http.post(
         f"{instance.url}/auth/login", json={"username": username, "password": PASSWORD}
     )
-    envelope_of(logged_in, 503)
+    assert_envelope(logged_in, 503)
 
     own_redis.start()  # same port, empty: every session is gone
 
@@ -341,13 +326,14 @@ def test_a_redis_outage_is_503_and_the_instance_recovers_by_itself(
         "the instance to recover",
         interval=0.1,
     )
-    envelope_of(profile(http, instance, session.access_token), 401)
+    assert_envelope(profile(http, instance, session.access_token), 401)
     again = login(http, instance, username)
-    assert envelope_of(profile(http, instance, again.access_token), 200)["data"]["id"] == (
+    assert assert_envelope(profile(http, instance, again.access_token), 200)["data"]["id"] == (
         session.user_id
     )
 
 
+@pytest.mark.processes  # an instance of its own
 def test_an_unreachable_database_is_503(redis_url: str, tmp_path: Path, http: httpx.Client) -> None:
     closed = closed_port()
     instance = start_instance(
@@ -359,7 +345,7 @@ def test_an_unreachable_database_is_503(redis_url: str, tmp_path: Path, http: ht
     try:
         instance.wait_until_serving(healthy=False)
 
-        health = envelope_of(http.get(f"{instance.url}/health"), 503)
+        health = assert_envelope(http.get(f"{instance.url}/health"), 503, error_data=True)
         assert health["data"] == {"redis": "ok", "database": "unavailable"}
         username = unique_username("nodb")
         registered = http.post(
@@ -371,32 +357,32 @@ def test_an_unreachable_database_is_503(redis_url: str, tmp_path: Path, http: ht
                 "password": PASSWORD,
             },
         )
-        envelope_of(registered, 503)
+        assert_envelope(registered, 503)
         logged_in = http.post(
             f"{instance.url}/auth/login", json={"username": username, "password": PASSWORD}
         )
-        envelope_of(logged_in, 503)
+        assert_envelope(logged_in, 503)
     finally:
         stop_process(instance.process)
 
 
 async def test_tables_appear_once_a_missing_database_is_reachable(
     make_gate: GateFactory,
-    make_client: ClientFactory,
+    make_example_client: ClientFactory,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(gate_module, "TABLE_RETRY_SECONDS", 0.05)
     name = f"authgate_late_{uuid.uuid4().hex[:10]}"
     late_url = make_url(database_url).set(database=name).render_as_string(hide_password=False)
-    client = make_client(await make_gate(database_url=late_url))  # starts, does not crash
+    client = make_example_client(await make_gate(database_url=late_url))  # starts, does not crash
     body = {
         "username": unique_username("late"),
         "email": f"{unique_username('late')}@example.com",
         "fullName": "Late Database",
         "password": PASSWORD,
     }
-    envelope_of(await client.post("/auth/register", json=body), 503)
+    assert_envelope(await client.post("/auth/register", json=body), 503)
 
     await _admin_execute(f'CREATE DATABASE "{name}"')
     try:
@@ -404,8 +390,8 @@ async def test_tables_appear_once_a_missing_database_is_reachable(
         while (response := await client.post("/auth/register", json=body)).status_code == 503:
             assert time.monotonic() < deadline, "the tables were never created"
             await asyncio.sleep(0.05)
-        envelope_of(response, 201)
-        assert envelope_of(await client.get("/health"), 200)["data"] == {
+        assert_envelope(response, 201)
+        assert assert_envelope(await client.get("/health"), 200)["data"] == {
             "redis": "ok",
             "database": "ok",
         }

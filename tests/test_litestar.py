@@ -17,6 +17,7 @@ from authgate import AuthGate, ConfigError, Settings
 from authgate.integrations.litestar import AuthgatePlugin, principal_of
 from examples.litestar_app import create_app
 from tests.conftest import bearer, register_and_login
+from tests.envelope import assert_envelope
 from tests.problem import check_refusals_are_problems, problem
 
 BASE = "http://testserver"
@@ -43,14 +44,6 @@ async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def assert_envelope_error(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert (body["statusCode"], body["success"], body["data"]) == (status, False, None)
-    assert isinstance(body["errors"], list)
-    return body
-
-
 async def test_the_whole_flow_through_litestar(client: httpx.AsyncClient) -> None:
     account = await register_and_login(client)  # the lifespan migrated the database
     assert (await client.get("/hello")).json() == {"hello": f"Test {account.username}"}
@@ -71,7 +64,7 @@ async def test_the_whole_flow_through_litestar(client: httpx.AsyncClient) -> Non
     client.cookies.clear()
     assert (await client.post("/auth/logout", headers=bearer(access))).status_code == 200
     after = await client.get("/notes", headers=bearer(access))
-    assert_envelope_error(after, 401)
+    assert_envelope(after, 401)
     assert after.headers["www-authenticate"] == "Bearer"
 
 
@@ -92,9 +85,9 @@ async def test_the_mount_never_redirects_out_of_it(client: httpx.AsyncClient) ->
 async def test_anonymous_is_401_never_500(client: httpx.AsyncClient) -> None:
     for method, path in [("GET", "/notes"), ("DELETE", "/notes"), ("GET", "/auth/me")]:
         response = await client.request(method, path)
-        assert_envelope_error(response, 401)
+        assert_envelope(response, 401)
         assert response.headers["www-authenticate"] == "Bearer"
-    assert_envelope_error(await client.get("/notes", headers=bearer("x.y.z")), 401)
+    assert_envelope(await client.get("/notes", headers=bearer("x.y.z")), 401)
 
 
 async def test_the_scope_guard_answers_403_until_the_role_is_granted(
@@ -103,7 +96,7 @@ async def test_the_scope_guard_answers_403_until_the_role_is_granted(
     account = await register_and_login(client)
     client.cookies.clear()
     refused = await client.delete("/notes", headers=bearer(account.access_token))
-    assert "admin" in assert_envelope_error(refused, 403)["message"]
+    assert "admin" in assert_envelope(refused, 403)["message"]
     assert refused.headers["www-authenticate"] == 'Bearer error="insufficient_scope"'
     gate: AuthGate = app.state.authgate
     await gate.accounts.grant_role(account.id, "admin")
@@ -117,7 +110,7 @@ async def test_a_cookie_request_from_another_origin_is_refused(
 ) -> None:
     await register_and_login(client)
     refused = await client.delete("/notes", headers={"Origin": "http://evil.example"})
-    assert_envelope_error(refused, 403)
+    assert_envelope(refused, 403)
 
 
 async def test_principal_of_answers_401_for_anonymous(settings: Settings) -> None:
@@ -130,7 +123,7 @@ async def test_principal_of_answers_401_for_anonymous(settings: Settings) -> Non
         LifespanManager(asgi(app)),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
     ):
-        assert_envelope_error(await client.get("/whoami"), 401)
+        assert_envelope(await client.get("/whoami"), 401)
         account = await register_and_login(client)
         client.cookies.clear()
         answer = await client.get("/whoami", headers=bearer(account.access_token))
@@ -165,11 +158,11 @@ async def test_the_plugin_protects_route_groups_with_scopes(settings: Settings) 
         LifespanManager(asgi(app)),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
     ):
-        assert_envelope_error(await client.get("/admin/report"), 401)
+        assert_envelope(await client.get("/admin/report"), 401)
         account = await register_and_login(client)
         client.cookies.clear()
         refused = await client.get("/admin/report", headers=bearer(account.access_token))
-        assert_envelope_error(refused, 403)
+        assert_envelope(refused, 403)
         await gate.accounts.grant_role(account.id, "admin")
         allowed = await client.get("/admin/report", headers=bearer(account.access_token))
         assert allowed.json() == {"report": "ok"}
@@ -194,4 +187,4 @@ async def test_an_app_without_an_openapi_document_starts(settings: Settings) -> 
         httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi(app)), base_url=BASE) as client,
     ):
         assert (await client.get("/schema/openapi.json")).status_code == 404
-        assert_envelope_error(await client.get("/auth/me"), 401)
+        assert_envelope(await client.get("/auth/me"), 401)

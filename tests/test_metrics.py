@@ -9,6 +9,7 @@ from dataclasses import replace
 
 import httpx
 import jwt
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from authgate import AuthGate
@@ -34,6 +35,18 @@ from tests.test_example_admin import admin_account
 
 Sample = tuple[str, str]  # (sample name, its one label value, or "")
 Samples = defaultdict[Sample, float]
+
+
+@pytest.fixture
+def client(example_client: httpx.AsyncClient) -> httpx.AsyncClient:
+    """The metrics are scraped from the example app's ``/metrics``: a client of it."""
+    return example_client
+
+
+@pytest.fixture
+def make_client(make_example_client: ClientFactory) -> ClientFactory:
+    """Clients of the example app, like ``client``."""
+    return make_example_client
 
 
 async def scrape(client: httpx.AsyncClient, admin: Account) -> tuple[Samples, str]:

@@ -1,7 +1,8 @@
 """The middleware of contract §5, over ASGI on real PostgreSQL and Redis.
 
-Where the example app does not show a behaviour, a tiny Starlette app built from the gate's
-pieces does: prefix matching, ``RequireAuth`` on a ``Mount``, Starlette's ``@requires``.
+Where the library's test app (``tests.apps``) does not show a behaviour, a tiny Starlette app
+built from the gate's pieces does: prefix matching, ``RequireAuth`` on a ``Mount``,
+Starlette's ``@requires``; the example app serves ``/health``.
 """
 
 from __future__ import annotations
@@ -38,20 +39,10 @@ from tests.conftest import (
     register,
     register_and_login,
 )
+from tests.envelope import assert_envelope
 from tests.processes import RedisServer, closed_port
 
 # -- helpers --------------------------------------------------------------------------------
-
-
-def assert_envelope(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The response is the JSON envelope with ``status``; returns the parsed body."""
-    assert response.status_code == status, response.text
-    body: dict[str, Any] = response.json()
-    assert body["statusCode"] == status
-    assert body["success"] is (status < 400)
-    if status >= 400:
-        assert set(body) == {"statusCode", "data", "message", "success", "errors"}
-    return body
 
 
 def assert_refused(response: httpx.Response) -> None:
@@ -189,16 +180,16 @@ async def test_protected_path_with_a_bad_token_is_401(
 
 
 async def test_public_path_with_a_bad_token_goes_on_unauthenticated(
-    gate: AuthGate, client: httpx.AsyncClient
+    gate: AuthGate, example_client: httpx.AsyncClient
 ) -> None:
-    health = await client.get("/health", headers=bearer("not.a.token"))
+    health = await example_client.get("/health", headers=bearer("not.a.token"))
     assert_envelope(health, 200)
 
-    client.cookies.set("accessToken", "not.a.token")
-    assert_envelope(await client.get("/health"), 200)
-    client.cookies.clear()
-    registered = await register(client)
-    again = await client.post(  # the auth endpoints are public too
+    example_client.cookies.set("accessToken", "not.a.token")
+    assert_envelope(await example_client.get("/health"), 200)
+    example_client.cookies.clear()
+    registered = await register(example_client)
+    again = await example_client.post(  # the auth endpoints are public too
         "/auth/login",
         json={"username": registered.username, "password": registered.password},
         headers=bearer("not.a.token"),
@@ -208,7 +199,7 @@ async def test_public_path_with_a_bad_token_goes_on_unauthenticated(
     async with tiny_client(gate, [Route("/open", whoami)], protect=["/api"]) as tiny:
         response = await tiny.get("/open", headers=bearer("not.a.token"))
         assert response.json()["authenticated"] is False
-        account = await logged_in(client, registered)
+        account = await logged_in(example_client, registered)
         response = await tiny.get("/open", headers=bearer(account.access_token))
         assert response.json() == {
             "authenticated": True,
@@ -366,7 +357,7 @@ async def test_a_profile_change_on_one_instance_is_seen_by_another(
     before = await client_b.get("/auth/me", headers=auth)  # B caches the user
     assert assert_envelope(before, 200)["data"]["fullName"] == f"Test {account.username}"
 
-    changed = await client_a.patch("/api/settings", headers=auth, json={"fullName": "Renamed"})
+    changed = await client_a.patch("/auth/me", headers=auth, json={"fullName": "Renamed"})
     assert_envelope(changed, 200)
 
     after = await client_b.get("/auth/me", headers=auth)
@@ -502,11 +493,11 @@ def assert_unavailable(response: httpx.Response) -> None:
 
 
 async def test_redis_unreachable_is_503_and_never_lets_through(
-    gate: AuthGate, make_gate: GateFactory, make_client: ClientFactory
+    gate: AuthGate, make_gate: GateFactory, make_example_client: ClientFactory
 ) -> None:
-    account = await logged_in(make_client(gate))  # same secrets: the token is valid on both
+    account = await logged_in(make_example_client(gate))  # same secrets: the token is valid on both
     down_gate = await make_gate(redis_url=f"redis://127.0.0.1:{closed_port()}/0")
-    down = make_client(down_gate)
+    down = make_example_client(down_gate)
     auth = bearer(account.access_token)
 
     for path in ("/api/profile", "/auth/me", "/health"):
@@ -520,7 +511,7 @@ async def test_redis_unreachable_is_503_and_never_lets_through(
     assert_unavailable(login_attempt)
     refresh = await down.post("/auth/refresh-token", json={"refreshToken": account.refresh_token})
     assert_unavailable(refresh)
-    health = assert_envelope(await down.get("/health"), 503)
+    health = assert_envelope(await down.get("/health"), 503, error_data=True)
     assert health["data"] == {"redis": "unavailable", "database": "ok"}
 
     async with tiny_client(down_gate, [Route("/open", whoami)]) as tiny:
@@ -530,9 +521,9 @@ async def test_redis_unreachable_is_503_and_never_lets_through(
 
 
 async def test_database_unreachable_on_a_cache_miss_is_503(
-    settings: Settings, gate: AuthGate, make_client: ClientFactory
+    settings: Settings, gate: AuthGate, make_example_client: ClientFactory
 ) -> None:
-    healthy = make_client(gate)
+    healthy = make_example_client(gate)
     account = await logged_in(healthy)
     await gate.service.sessions.drop_cached_user(account.id)
     broken = AuthGate(
@@ -543,7 +534,7 @@ async def test_database_unreachable_on_a_cache_miss_is_503(
         ).checked()
     )  # not started: start-up would try to create the tables
     try:
-        down = make_client(broken)
+        down = make_example_client(broken)
         auth = bearer(account.access_token)
         for path in ("/api/profile", "/auth/me"):
             assert_unavailable(await down.get(path, headers=auth))
@@ -551,7 +542,7 @@ async def test_database_unreachable_on_a_cache_miss_is_503(
             "/auth/login", json={"username": account.username, "password": account.password}
         )
         assert_unavailable(login_attempt)
-        health = assert_envelope(await down.get("/health"), 503)
+        health = assert_envelope(await down.get("/health"), 503, error_data=True)
         assert health["data"] == {"redis": "ok", "database": "unavailable"}
     finally:
         await broken.shutdown()

@@ -171,6 +171,7 @@ async def test_a_database_from_a_newer_authgate_is_refused_not_an_outage(
         await upgrade(empty_database_url)
 
 
+@pytest.mark.processes  # uv build
 def test_the_wheel_ships_the_library_not_the_example(tmp_path: Path) -> None:
     project = Path(__file__).resolve().parent.parent
     subprocess.run(

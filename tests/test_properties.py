@@ -28,6 +28,7 @@ from tests.conftest import (
     redis_prefix_for_run,
     register,
 )
+from tests.envelope import assert_envelope
 
 FIELD_NAMES = [
     "username",
@@ -70,7 +71,7 @@ ENDPOINTS = {
     "logout": ("POST", "/auth/logout"),
     "logout-all": ("POST", "/auth/logout-all"),
     "change-password": ("POST", "/auth/change-password"),
-    "settings": ("PATCH", "/api/settings"),
+    "settings": ("PATCH", "/auth/me"),
     "delete-session": ("DELETE", "/auth/sessions/x"),
 }
 # Each endpoint's own fields: (always present, sometimes present), so that many generated
@@ -181,7 +182,8 @@ class Browser:
 
 
 @pytest.fixture
-async def browser(make_gate: GateFactory, make_client: ClientFactory) -> Browser:
+async def visitor(make_gate: GateFactory, make_client: ClientFactory) -> Browser:
+    """A logged-in ``Browser``: an HTTP client in process, not chromium."""
     gate: AuthGate = await make_gate(
         login_max_failures=100_000,
         login_max_failures_per_ip=100_000,
@@ -192,36 +194,16 @@ async def browser(make_gate: GateFactory, make_client: ClientFactory) -> Browser
     return Browser(client, await register(client))
 
 
-def assert_envelope(response: httpx.Response) -> None:
-    status = response.status_code
-    assert status < 500, response.text
-    assert response.headers["content-type"].startswith("application/json")
-    body = response.json()
-    assert isinstance(body, dict)
-    assert body["statusCode"] == status
-    assert body["success"] is (status < 400)
-    assert isinstance(body["message"], str)
-    assert body["message"]
-    if status >= 400:
-        assert body["data"] is None
-        assert isinstance(body["errors"], list)
-        for error in body["errors"]:
-            assert set(error) == {"field", "message"}
-            assert isinstance(error["field"], str)
-            assert isinstance(error["message"], str)
-    assert "Traceback" not in response.text
-
-
 @pytest.mark.parametrize("endpoint", list(ENDPOINTS))
 @HYPOTHESIS
 @given(data=st.data())
 async def test_any_json_body_gets_a_non_5xx_envelope(
-    browser: Browser, endpoint: str, data: st.DataObject
+    visitor: Browser, endpoint: str, data: st.DataObject
 ) -> None:
     method, path = ENDPOINTS[endpoint]
     body = data.draw(bodies_for(endpoint), label="body")
 
-    response = await browser.send(method, path, body)
+    response = await visitor.send(method, path, body)
 
     event(f"HTTP {response.status_code}")  # --hypothesis-show-statistics shows the mix
     assert_envelope(response)
@@ -230,9 +212,9 @@ async def test_any_json_body_gets_a_non_5xx_envelope(
 @HYPOTHESIS
 @given(session_id=session_ids)
 async def test_any_session_id_to_revoke_gets_a_404_envelope(
-    browser: Browser, session_id: str
+    visitor: Browser, session_id: str
 ) -> None:
-    response = await browser.send("DELETE", f"/auth/sessions/{quote(session_id, safe='')}", None)
+    response = await visitor.send("DELETE", f"/auth/sessions/{quote(session_id, safe='')}", None)
 
     assert_envelope(response)
     assert response.status_code == 404

@@ -63,6 +63,7 @@ async def test_forgot_then_reset_from_the_mailed_link_ends_every_session(
     make_gate: GateFactory, make_client: ClientFactory, mailbox: Mailbox
 ) -> None:
     gate = await mail_gate(make_gate, mailbox)
+    gate.enable_metrics()  # counting from the start, as an app serving them does
     events: list[SecurityEvent] = []
 
     async def record(event: SecurityEvent) -> None:

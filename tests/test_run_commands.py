@@ -54,6 +54,7 @@ def on_port(command: list[str], port: int) -> list[str]:
     return result
 
 
+@pytest.mark.processes  # the command itself
 @pytest.mark.parametrize(
     "command", [readme_command(), dockerfile_command()], ids=["readme", "docker"]
 )

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import replace
-from typing import Any
+from datetime import datetime, tzinfo
+from typing import Any, Self
 
+import jwt.api_jwt
 import pytest
 
 from authgate import Settings, TokenCodec, TokenKind
@@ -24,25 +26,60 @@ def public_only(jwk: dict[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in jwk.items() if name != "d"}
 
 
-def test_an_expired_token_is_refused_even_when_cached(settings: Settings) -> None:
-    codec = TokenCodec(replace(settings, access_token_expiry=1, token_leeway_seconds=0))
+class Clock:
+    """Seconds since the epoch, moved by the test instead of waiting for them to pass."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A ``Clock`` for ``TokenCodec(clock=...)`` (and so for its cache) that PyJWT reads too:
+    PyJWT takes no clock and checks ``exp`` against ``datetime.now``, so a token the test
+    lets expire must expire for the full verification at the same moment."""
+    clock = Clock(time.time())
+
+    class ClockTime(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Self:
+            return cls.fromtimestamp(clock(), tz)
+
+    monkeypatch.setattr(jwt.api_jwt, "datetime", ClockTime)
+    return clock
+
+
+def test_an_expired_token_is_refused_even_when_cached(settings: Settings, clock: Clock) -> None:
+    codec = TokenCodec(
+        replace(settings, access_token_expiry=1, token_leeway_seconds=0), clock=clock
+    )
     token, claims = codec.issue(TokenKind.ACCESS, sub="u1", sid="s1")
     assert codec.verify(TokenKind.ACCESS, token) == claims
     assert len(codec.cache) == 1  # verified once, now served from the cache
     assert codec.verify(TokenKind.ACCESS, token) == claims
 
-    time.sleep(max(0.0, claims.exp - time.time()) + 0.05)
+    clock.advance(max(0.0, claims.exp - clock()) + 0.05)
 
     with pytest.raises(InvalidToken):
         codec.verify(TokenKind.ACCESS, token)
     assert len(codec.cache) == 0
 
 
-def test_a_cached_token_within_the_leeway_is_still_accepted(settings: Settings) -> None:
-    codec = TokenCodec(replace(settings, access_token_expiry=1, token_leeway_seconds=5))
+def test_a_cached_token_within_the_leeway_is_still_accepted(
+    settings: Settings, clock: Clock
+) -> None:
+    codec = TokenCodec(
+        replace(settings, access_token_expiry=1, token_leeway_seconds=5), clock=clock
+    )
     token, claims = codec.issue(TokenKind.ACCESS, sub="u1", sid="s1")
     codec.verify(TokenKind.ACCESS, token)
-    time.sleep(max(0.0, claims.exp - time.time()) + 0.05)
+    clock.advance(max(0.0, claims.exp - clock()) + 0.05)
     assert codec.verify(TokenKind.ACCESS, token) == claims
 
 

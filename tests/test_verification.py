@@ -34,6 +34,7 @@ async def test_registration_mails_a_link_that_verifies_the_address(
     make_gate: GateFactory, make_client: ClientFactory, mailbox: Mailbox
 ) -> None:
     gate = await mail_gate(make_gate, mailbox)
+    gate.enable_metrics()  # counting from the start, as an app serving them does
     client = make_client(gate)
     account = await login(client, await register(client))
     client.cookies.clear()
