@@ -9,8 +9,6 @@ importable from here or from an older module path still are, with a
 ``DeprecationWarning`` naming their new home.
 """
 
-from typing import Any
-
 from authgate import _compat
 from authgate.config import Settings, parse_duration
 from authgate.errors import (
@@ -146,16 +144,4 @@ _DEPRECATED = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _DEPRECATED.get(name)
-    if home is None:
-        raise AttributeError(f"module 'authgate' has no attribute {name!r}")
-    import importlib
-    import warnings
-
-    warnings.warn(
-        f"authgate.{name} is not part of the public API; import it from {home}",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    return getattr(importlib.import_module(home), name)
+__getattr__ = _compat.moved_names("authgate", _DEPRECATED)
