@@ -442,3 +442,13 @@ def test_unknown_kid_is_refused(settings: Settings, kind: TokenKind) -> None:
     # the same token without the kid is fine, so the kid alone is what is refused
     plain = hmac_token({"alg": "HS256", "typ": kind.value}, valid_payload(settings, kind), kind)
     assert codec.verify(kind, plain).sub
+
+
+def test_a_session_id_never_starts_with_a_dash() -> None:
+    """A command line (``authgate sessions revoke USER SID``) must never take one for an
+    option; 5,000 ids leave about 0.5 % odds that a dash-first id would go unseen."""
+    from authgate.tokens import is_session_id, new_session_id
+
+    ids = [new_session_id() for _ in range(5000)]
+    assert not any(sid.startswith("-") for sid in ids)
+    assert all(is_session_id(sid) and len(sid) == 8 for sid in ids)

@@ -49,5 +49,8 @@ def is_session_id(value: str) -> bool:
 def new_session_id() -> str:
     """A random, URL-safe session id: 48 bits, 8 characters. It only has to be unique among
     one user's sessions (it names their fields in the user's hash, twice, so it is short);
-    a token cannot be forged by guessing it, and the store refuses a sid already taken."""
-    return secrets.token_urlsafe(6)
+    a token cannot be forged by guessing it, and the store refuses a sid already taken.
+    It never starts with ``-``, so a command line never takes it for an option."""
+    while (sid := secrets.token_urlsafe(6)).startswith("-"):
+        pass
+    return sid
