@@ -20,7 +20,7 @@ def parse_forgot_password(body: dict[str, Any]) -> str:
 
 
 def parse_password_reset(body: dict[str, Any]) -> tuple[str, str]:
-    """``{token, newPassword}`` -> ``(token, new password)``; the password rules of §6.
+    """``{token, newPassword}`` -> ``(token, new password)``; password rules as at registration.
 
     Raises:
         ValidationError: listing every field problem.
