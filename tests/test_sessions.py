@@ -24,6 +24,7 @@ from authgate.sessions import (
     connect_redis,
 )
 from authgate.sessions.layout import device_of
+from authgate.sessions.user_entries import UNCHANGED
 from authgate.tokens import TokenKind
 from tests.conftest import PASSWORD, redis_prefix_for_run, unique_username
 from tests.processes import closed_port
@@ -370,6 +371,39 @@ async def test_user_cache_is_set_read_and_dropped(store: RedisSessionStore, user
     await store.cache_user(user_id, data, 0)  # a cache time of 0 turns the cache off
     assert (await store.lookup(user_id, sid)).cached_user is None
     assert not await store.client.exists(store.user_key(user_id))
+
+
+async def test_a_check_carries_the_cached_user_only_when_it_changed(
+    store: RedisSessionStore, user_id: str
+) -> None:
+    """The hot path answers "unchanged" for the entry this process holds, so the user's
+    JSON crosses the wire once per entry; a change or a drop is seen at the next check."""
+    sid, _ = await open_session(store, user_id)
+    data = {"id": user_id, "username": "ada", "is_active": True}
+    await store.cache_user(user_id, data, 30)
+    replies: list[object] = []
+    packed = store._lookup
+    assert packed is not None
+
+    async def spy(keys: list[str], args: list[str]) -> list[object]:
+        reply: list[object] = await packed(keys, args)
+        replies.append(reply[1])
+        return reply
+
+    store._lookup = spy  # type: ignore[assignment]
+    first = (await store.lookup(user_id, sid)).cached_user
+    second = (await store.lookup(user_id, sid)).cached_user
+    assert first == data
+    assert second is first  # decoded once
+    assert isinstance(replies[0], str)
+    assert replies[1] == UNCHANGED  # the JSON was not sent again
+
+    await store.cache_user(user_id, {**data, "is_active": False}, 30)  # a new entry
+    assert (await store.lookup(user_id, sid)).cached_user == {**data, "is_active": False}
+    assert isinstance(replies[2], str)
+    await store.drop_cached_user(user_id)
+    assert (await store.lookup(user_id, sid)).cached_user is None
+    assert replies[3] is None
 
 
 async def test_concurrent_rotations_converge_on_one_token(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 # the pool wait, one socket timeout and the retry's backoff fit well inside: this only
 # bounds a batch if something below it ever forgot its own timeout
@@ -28,15 +29,16 @@ MAX_BATCH = 256
 # check never waits for another batch's timeout before its own is sent
 SLOW_BATCH_SECONDS = 0.05
 
-# (user id, sid) -> (session alive, cached user JSON or None)
-Reader = Callable[[list[tuple[str, str]]], Awaitable[list[tuple[bool, str | None]]]]
+# (user id, sid) -> (session alive, the cached user, decoded, or None)
+Answer = tuple[bool, dict[str, Any] | None]
+Reader = Callable[[list[tuple[str, str]]], Awaitable[list[Answer]]]
 
 
 @dataclass(slots=True)
 class _Check:
     user_id: str
     sid: str
-    answer: asyncio.Future[tuple[bool, str | None]]
+    answer: asyncio.Future[Answer]
 
 
 class CoalescingReader:
@@ -65,7 +67,7 @@ class CoalescingReader:
         self._in_flight: set[asyncio.Future[None]] = set()  # batches on their way
         self.batches = 0  # round trips sent, for tests and benchmarks
 
-    def check(self, user_id: str, sid: str) -> asyncio.Future[tuple[bool, str | None]]:
+    def check(self, user_id: str, sid: str) -> asyncio.Future[Answer]:
         """Whether the session is alive, and the cached user, read after this call: a
         future to await (returned as it is, so the wait costs no coroutine of its own)."""
         loop = asyncio.get_running_loop()

@@ -3,10 +3,8 @@ each multi-field change one Lua script, on a single Redis or on Redis Cluster.""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
@@ -27,6 +25,7 @@ from authgate.sessions.protocol import (
     SessionInfo,
     SessionLookup,
 )
+from authgate.sessions.user_entries import KnownEntries, decode_entry, encode_entry
 
 _SCRIPT_NAMES = (
     "lookup",
@@ -38,17 +37,6 @@ _SCRIPT_NAMES = (
     "advance_epoch",
 )
 STALE_EPOCH = -2  # create_session.lua: a credential change raced the login
-
-
-@lru_cache(maxsize=1024)
-def decode_user(raw: str) -> dict[str, Any] | None:
-    """A cached user entry, decoded once per distinct entry: the same text gives the same
-    (read-only) dict, so the service can reuse the user it built from it."""
-    try:
-        decoded = json.loads(raw)
-    except ValueError:
-        return None
-    return decoded if isinstance(decoded, dict) else None
 
 
 class RedisSessionStore:
@@ -72,6 +60,7 @@ class RedisSessionStore:
             name: register_script(client, "authgate.sessions", name) for name in _SCRIPT_NAMES
         }
         self.checks = CoalescingReader(self._read_checks, unavailable)
+        self.known_users = KnownEntries()  # the cached users this process has decoded
         # the checks' script, packed in one go on a single Redis (see wire.py)
         self._lookup: PackedScript | None = None
         if not isinstance(client, RedisCluster):
@@ -155,7 +144,7 @@ class RedisSessionStore:
                 jti=reply[1],
                 iat=int(reply[2]),
                 exp=int(reply[3]),
-                cached_user=decode_user(cached) if cached else None,
+                cached_user=decode_entry(cached) if cached else None,
             )
         return Rotation(outcome)
 
@@ -171,9 +160,11 @@ class RedisSessionStore:
         alive, cached = await self.checks.check(user_id, sid)
         if not alive and await self._adopt_legacy(user_id):
             alive, cached = await self.checks.check(user_id, sid)
-        return SessionLookup(alive=alive, cached_user=decode_user(cached) if cached else None)
+        return SessionLookup(alive=alive, cached_user=cached)
 
-    async def _read_checks(self, checks: list[tuple[str, str]]) -> list[tuple[bool, str | None]]:
+    async def _read_checks(
+        self, checks: list[tuple[str, str]]
+    ) -> list[tuple[bool, dict[str, Any] | None]]:
         """One round trip for many (user id, sid) checks: one script call on a single
         Redis, one pipeline on a Cluster (redis-py sends it as one round trip per node)."""
         now_s = int(self._clock())
@@ -188,14 +179,24 @@ class RedisSessionStore:
             else:
                 flat = await pipe.execute()
             return [
-                (session_alive(flat[i][0], flat[i][1], now_s), flat[i + 1])
+                (
+                    session_alive(flat[i][0], flat[i][1], now_s),
+                    decode_entry(flat[i + 1]) if flat[i + 1] else None,
+                )
                 for i in range(0, len(flat), 2)
             ]
+        known = self.known_users
+        held = [known.get(user_id) for user_id, _ in checks]
         keys: list[str] = []
-        for user_id, _ in checks:
+        args = [str(now_s)]
+        for (user_id, sid), entry in zip(checks, held, strict=True):
             keys += (self.sessions_key(user_id), self.user_key(user_id))
-        flat = await self._lookup(keys, [str(now_s), *(sid for _, sid in checks)])
-        return [(bool(flat[i]), flat[i + 1]) for i in range(0, len(flat), 2)]
+            args += (sid, entry[0] if entry is not None else "")
+        flat = await self._lookup(keys, args)
+        return [
+            (bool(flat[2 * i]), known.resolve(user_id, held[i], flat[2 * i + 1]))
+            for i, (user_id, _) in enumerate(checks)
+        ]
 
     async def revoke(self, user_id: str, sid: str) -> bool:
         keys = [self.sessions_key(user_id)]
@@ -238,7 +239,7 @@ class RedisSessionStore:
         if ttl_seconds <= 0:
             return
         async with redis_errors():
-            await self.client.set(self.user_key(user_id), json.dumps(data), ex=ttl_seconds)
+            await self.client.set(self.user_key(user_id), encode_entry(data), ex=ttl_seconds)
 
     async def drop_cached_user(self, user_id: str) -> None:
         async with redis_errors():
