@@ -20,17 +20,21 @@ class SecurityHeaders:
         chosen = SECURITY_HEADERS if headers is None else headers
         # raw (name, value) pairs made once: this runs on every response
         self.raw = [(name.lower().encode(), value.encode()) for name, value in chosen.items()]
+        self.names = frozenset(name for name, _ in self.raw)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
+        raw, names = self.raw, self.names
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in headers}  # a header set by the app wins
-                headers += [pair for pair in self.raw if pair[0] not in present]
+                # a header set by the app wins
+                present = names.intersection([name.lower() for name, _ in headers])
+                headers += [pair for pair in raw if pair[0] not in present] if present else raw
                 message["headers"] = headers
             await send(message)
 

@@ -27,6 +27,7 @@ RENDERER_KEY = "authgate.render_error"
 """Where ``AuthMiddleware`` leaves the gate's error renderer in the ASGI scope."""
 
 WEBSOCKET_POLICY_VIOLATION = 1008
+SEEN_PATHS = 1024  # paths whose group answer is kept
 
 _Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
 
@@ -51,12 +52,23 @@ class RouteGroups:
         self.groups = tuple((prefix.rstrip("/"), scope_names(scopes)) for prefix, scopes in pairs)
         # does some group need more than a login? If not, a logged-in request needs no lookup
         self.scoped = any(scopes for _, scopes in self.groups)
+        # the answer for each path seen lately: the same few paths come again and again
+        self._seen: dict[str, frozenset[str] | None] = {}
 
     def __bool__(self) -> bool:
         return bool(self.groups)
 
     def required(self, path: str) -> frozenset[str] | None:
         """The scopes ``path`` needs (empty: a login only), or None if it is public."""
+        seen = self._seen
+        if path in seen:
+            return seen[path]
+        if len(seen) >= SEEN_PATHS:  # any path can be asked for: the memory stays bounded
+            seen.clear()
+        seen[path] = needed = self._required(path)
+        return needed
+
+    def _required(self, path: str) -> frozenset[str] | None:
         needed: frozenset[str] | None = None
         for prefix, scopes in self.groups:
             if path == prefix or path.startswith(prefix + "/"):

@@ -231,14 +231,19 @@ class AuthMiddleware:
         return OriginCheck(self.trusted_origins, route_path(scope), ip)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
             await self.app(scope, receive, send)
             return
         scope[RENDERER_KEY] = render = self.render_error
         token, by_cookie = find_credential(scope)
         deferred: OriginCheck | None = None
-        if needs_origin_check(scope, by_cookie=by_cookie) and not origin_allowed(
-            scope, self.trusted_origins
+        # only a cookie needs the origin check (see needs_origin_check): a Bearer request
+        # goes straight on
+        if (
+            by_cookie
+            and needs_origin_check(scope, by_cookie=True)
+            and not origin_allowed(scope, self.trusted_origins)
         ):
             deferred = self._deferred_check(scope)
             if deferred is None:
@@ -254,7 +259,7 @@ class AuthMiddleware:
             # refresh or logout from a foreign origin: the endpoint goes by a refresh token in
             # the body or refuses the request, never by this cookie (it is not even looked up)
             token = None
-        elif scope["type"] == "http" and scope["method"] == "POST":
+        elif kind == "http" and scope["method"] == "POST":
             deferred = self._deferred_check(scope)
         failure: AuthgateError | None = None  # why a token was refused, if one was
         authenticated = False
@@ -283,11 +288,11 @@ class AuthMiddleware:
                 self.observer.request(REQUEST_FORBIDDEN if forbidden else REQUEST_REJECTED)
                 await _refuse(error, scope, receive, send, render)
                 return
-        outcome = REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS
         if deferred is None:
-            self.observer.request(outcome)
+            self.observer.request(REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS)
             await self.app(scope, receive, send)
             return
+        outcome = REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS
         scope[ORIGIN_CHECK] = deferred
         try:
             await self.app(scope, receive, send)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from starlette.authentication import AuthCredentials, BaseUser
 
 from authgate.service import Principal
@@ -15,10 +17,12 @@ VERIFIED = "verified"
 def scopes_of(user: User) -> list[str]:
     """``["authenticated", *roles]`` (roles sorted), plus ``"verified"`` once the user's
     e-mail is verified: what ``request.auth.scopes`` holds for the user."""
-    scopes = [AUTHENTICATED, *sorted(user.roles)] if user.roles else [AUTHENTICATED]
-    if user.email_verified:
-        scopes.append(VERIFIED)
-    return scopes
+    return list(_scopes(user.roles, user.email_verified))
+
+
+@lru_cache(maxsize=256)  # a few distinct role sets: this runs on every authenticated request
+def _scopes(roles: frozenset[str], verified: bool) -> tuple[str, ...]:
+    return (AUTHENTICATED, *sorted(roles), *((VERIFIED,) if verified else ()))
 
 
 class AuthenticatedUser(BaseUser):
@@ -63,5 +67,5 @@ class TokenCredentials(AuthCredentials):
     def __init__(self, claims: TokenClaims | None = None, scopes: list[str] | None = None) -> None:
         if scopes is None:
             scopes = [AUTHENTICATED] if claims is not None else []
-        super().__init__(scopes)
+        self.scopes = list(scopes)  # as AuthCredentials keeps them, without its call
         self.claims = claims
