@@ -27,7 +27,10 @@ def main() -> None:
 
     def stop(signum: int, frame: FrameType | None) -> None:
         profiler.disable()
-        profiler.dump_stats(out)
+        # written whole, then renamed: the reader waits for the file to appear
+        partial = out.with_suffix(".partial")
+        profiler.dump_stats(partial)
+        partial.replace(out)
 
     signal.signal(signal.SIGUSR1, start)
     signal.signal(signal.SIGUSR2, stop)
