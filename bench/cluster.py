@@ -73,6 +73,7 @@ class Case:
         )
 
     def run(self, options: Options, seconds: float) -> WrkResult:
+        """wrk's authenticated ``GET /api/profile`` for ``seconds``, the tokens in turn."""
         return run_wrk(
             f"{self.url}/api/profile",
             seconds=seconds,
@@ -108,6 +109,12 @@ def keys_on(node: RedisServer, prefix: str) -> set[bytes]:
         return set(client.scan_iter(match=f"{prefix}:*", count=1000))
 
 
+def tokens_file(options: Options, name: str, users: list[dict[str, str]]) -> str:
+    """The users' access tokens in a file of the scratch directory, for ``lua/bearer.lua``."""
+    lines = [user["accessToken"] for user in users]
+    return str(write_lines(options.workdir / f"{name}-tokens.txt", lines))
+
+
 @contextmanager
 def example(where: Stage, options: Options) -> Iterator[str]:
     """The example app on ``where``'s Redis; its URL."""
@@ -132,22 +139,12 @@ def measure_cluster(options: Options, baseline: float) -> list[Row]:
         cases = {
             "single": Case(
                 single_url,
-                str(
-                    write_lines(
-                        options.workdir / "single-tokens.txt",
-                        [user["accessToken"] for user in single_users],
-                    )
-                ),
+                tokens_file(options, "single", single_users),
                 [stack.enter_context(single.client())],
             ),
             "cluster": Case(
                 cluster_url,
-                str(
-                    write_lines(
-                        options.workdir / "cluster-tokens.txt",
-                        [user["accessToken"] for user in cluster_users],
-                    )
-                ),
+                tokens_file(options, "cluster", cluster_users),
                 [stack.enter_context(node.client()) for node in cluster.nodes],
             ),
         }
