@@ -16,6 +16,7 @@ from redis.asyncio import RedisCluster
 from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
 from authgate.sessions.layout import device_of
+from bench.servers import delete_prefix
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
 from tests.processes import RedisClusterServer, RedisServer
 
@@ -231,6 +232,25 @@ async def test_a_batch_of_checks_spread_over_every_node(cluster: RedisCluster) -
     ]
     for user_id in set(user_ids):
         await store.revoke_all(user_id)
+
+
+async def test_the_bench_deletes_a_prefix_on_every_node(
+    cluster: RedisCluster, cluster_url: str
+) -> None:
+    store = RedisSessionStore(cluster, prefix=f"{redis_prefix_for_run()}-bench")
+    kept = f"{redis_prefix_for_run()}-kept:{{{uuid.uuid4()}}}:s"
+    user_ids = users_on_every_node(cluster, store) * 2
+    for user_id in user_ids:
+        jti, iat, exp = refresh_claims()
+        await store.create(user_id, uuid.uuid4().hex, jti, iat, exp, BROWSER)
+    await cluster.set(kept, "x")
+
+    delete_prefix(cluster_url, f"{redis_prefix_for_run()}-bench:")
+
+    left = [key async for key in cluster.scan_iter(match=f"{redis_prefix_for_run()}-bench:*")]
+    assert left == []
+    assert await cluster.get(kept) == "x"
+    await cluster.delete(kept)
 
 
 def _refused(node: RedisServer) -> bool:
