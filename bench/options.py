@@ -1,4 +1,5 @@
-"""How long and how large a run is: the full run, or ``--quick`` for a smoke run."""
+"""How long and how large a run is (the full run, or ``--quick`` for a smoke run), and which
+of the suite's phases it runs."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CONNECTIONS = 32  # wrk -c: as many requests in flight as a busy instance sees
+# the suite's phases in the order they run; the throughput phase measures the baseline
+# every other figure is a ratio against, so every run has it
+PHASES = ("throughput", "cluster", "refresh", "logins", "sessions")
 
 
 @dataclass(frozen=True, slots=True)
 class Options:
-    """Durations and sizes of one run, and where it may write its scratch files."""
+    """Durations and sizes of one run, its phases, and where it may write its scratch files."""
 
     seconds: float = 6.0  # each wrk measurement
     rounds: int = 3  # interleaved rounds; each figure is the median
@@ -21,6 +25,7 @@ class Options:
     small_sessions: int = 1_000
     users: int = 32  # logged-in users whose tokens the load cycles through
     login_clients: int = 4  # the login stream's connections
+    phases: tuple[str, ...] = PHASES  # of PHASES, in their order
     workdir: Path = Path(".")
 
 

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -19,6 +21,7 @@ import redis
 from sqlalchemy.engine import make_url
 
 from authgate.migrations import upgrade
+from authgate.redis.connect import CLUSTER_SCHEMES
 from tests.processes import free_port, stop_process, wait_until_serving
 
 SERVER_CORE = "0"  # wrk runs on core 1
@@ -72,9 +75,19 @@ def stage(
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
+def sync_client(redis_url: str) -> redis.Redis | redis.RedisCluster:
+    """A synchronous client of ``redis_url``; of the whole cluster for ``redis+cluster://``."""
+    parts = urlsplit(redis_url)
+    if parts.scheme in CLUSTER_SCHEMES:
+        seed = urlunsplit(parts._replace(scheme=CLUSTER_SCHEMES[parts.scheme]))
+        return redis.RedisCluster.from_url(seed)
+    return redis.Redis.from_url(redis_url)
+
+
 def delete_prefix(redis_url: str, prefix: str) -> None:
-    """Delete every key under ``prefix``, a thousand at a time (there may be millions)."""
-    client = redis.Redis.from_url(redis_url)
+    """Delete every key under ``prefix``, a thousand at a time (there may be millions), on
+    every primary of a cluster."""
+    client = sync_client(redis_url)
     try:
         batch: list[bytes] = []
         for key in client.scan_iter(match=f"{prefix}*", count=1000):
@@ -151,8 +164,13 @@ async def _account(client: httpx.AsyncClient, username: str) -> dict[str, str]:
     if response.status_code != 200:
         raise RuntimeError(f"login answered {response.status_code}: {response.text[:300]}")
     client.cookies.clear()  # a later POST with cookies would need an Origin
-    data: dict[str, str] = response.json()["data"]
-    return {"username": username, **data}
+    data: dict[str, Any] = response.json()["data"]
+    return {
+        "username": username,
+        "userId": str(data["user"]["id"]),
+        "accessToken": str(data["accessToken"]),
+        "refreshToken": str(data["refreshToken"]),
+    }
 
 
 async def _accounts(url: str, count: int) -> list[dict[str, str]]:
@@ -163,7 +181,7 @@ async def _accounts(url: str, count: int) -> list[dict[str, str]]:
 
 def logged_in_users(url: str, count: int) -> list[dict[str, str]]:
     """``count`` new users registered and logged in over HTTP: their ``username``,
-    ``accessToken`` and ``refreshToken`` (one session each)."""
+    ``userId``, ``accessToken`` and ``refreshToken`` (one session each)."""
     return asyncio.run(_accounts(url, count))
 
 

@@ -1,4 +1,5 @@
-"""Processes the tests start for themselves: ports, polling, stopping, private Redis servers.
+"""Processes the tests start for themselves: ports, polling, stopping, private Redis servers
+and Redis Clusters, private PostgreSQL servers.
 
 Whatever a helper here starts, it stops again, also when starting fails half-way.
 """
@@ -14,6 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -196,6 +198,104 @@ class RedisServer:
             self.process.send_signal(signal.SIGCONT)
 
     def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_cluster_ports(count: int) -> list[int]:
+    """``count`` free ports whose cluster bus port (port + 10000) is free too."""
+    ports: list[int] = []
+    while len(ports) < count:
+        port = free_port()
+        if port < 55535 and port not in ports and _port_is_free(port + 10000):
+            ports.append(port)
+    return ports
+
+
+def _cluster_is_ok(node: redis.Redis) -> bool:
+    return bool(node.cluster("info")["cluster_state"] == "ok")
+
+
+class RedisClusterServer:
+    """A private Redis Cluster of ``masters`` primaries and no replicas, on free ports,
+    keeping nothing on disk but each node's cluster configuration (in ``workdir``).
+
+    ``start()`` starts every node (``nodes``), joins them with ``redis-cli --cluster create``
+    and waits until each says ``cluster_state:ok``; ``stop()`` stops every node it started,
+    and so does a start that fails half-way. As a context manager it is started on entry
+    and stopped on exit.
+    """
+
+    def __init__(self, workdir: Path, masters: int = 3) -> None:
+        self.workdir = workdir
+        self.masters = masters
+        self.nodes: list[RedisServer] = []
+
+    @property
+    def url(self) -> str:
+        """The cluster's URL for ``connect_redis``, seeded from the first node."""
+        if not self.nodes:
+            raise RuntimeError("the Redis Cluster is not running")
+        return f"redis+cluster://127.0.0.1:{self.nodes[0].port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start the nodes, create the cluster and wait until every node serves it."""
+        if any(node.process is not None for node in self.nodes):
+            raise RuntimeError("the Redis Cluster is already running")
+        self.nodes = []
+        try:
+            for port in free_cluster_ports(self.masters):
+                workdir = self.workdir / f"redis-cluster-{port}"
+                workdir.mkdir(parents=True, exist_ok=True)
+                config = ["--cluster-config-file", str(workdir / f"nodes-{port}.conf")]
+                node = RedisServer(workdir, port, "--cluster-enabled", "yes", *config)
+                self.nodes.append(node)
+                node.start()
+            created = subprocess.run(
+                ["redis-cli", "--cluster", "create"]
+                + [f"127.0.0.1:{node.port}" for node in self.nodes]
+                + ["--cluster-replicas", "0", "--cluster-yes"],
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
+            if created.returncode != 0:
+                raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}")
+            for node in self.nodes:
+                with node.client() as client:
+                    wait_until(
+                        partial(_cluster_is_ok, client),
+                        f"cluster_state:ok on port {node.port}",
+                        timeout,
+                        ignoring=(redis.RedisError, OSError),
+                    )
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop every node that was started (``nodes`` still names them, stopped)."""
+        for node in self.nodes:
+            node.stop()
+
+    def __enter__(self) -> RedisClusterServer:
         self.start()
         return self
 

@@ -1,6 +1,7 @@
 # ruff: noqa: RUF001 - the table writes its ratios with a multiplication sign
-"""The benchmark suite's own parts: reading wrk's output, the results table, and copying
-seeded users' keys inside Redis. (The suite itself is not run here: it takes minutes.)"""
+"""The benchmark suite's own parts: its options, reading wrk's output, the results table,
+copying seeded users' keys inside Redis, and reading what Redis spent. (The suite itself
+is not run here: it takes minutes.)"""
 
 from __future__ import annotations
 
@@ -14,13 +15,15 @@ import pytest
 import redis
 
 from bench.__main__ import parse_options
-from bench.options import QUICK, Options
+from bench.options import PHASES, QUICK, Options
 from bench.profile import compare, function_name
+from bench.redis_cpu import RedisCpu, called_by_scripts, read
 from bench.report import Row, markdown, plot
 from bench.seeding import clone_users, keys_of, kind_of, memory_usage
 from bench.servers import Stage, delete_prefix
 from bench.wrk import parse_output, script_text
 from tests.conftest import redis_prefix_for_run
+from tests.processes import RedisServer
 
 WRK_OUTPUT = """Running 2s test @ http://127.0.0.1:8000/auth/refresh-token
   1 threads and 32 connections
@@ -121,6 +124,58 @@ def test_the_readme_commands_are_the_suite_s() -> None:
     assert quick == QUICK
     assert quick.seconds < full.seconds
     assert out == Path(__file__).resolve().parent.parent / "bench" / "results"
+
+
+def test_phases_are_named_with_commas_and_the_throughput_phase_always_runs() -> None:
+    assert PHASES[0] == "throughput"
+    assert parse_options([])[0].phases == PHASES
+    quick, _ = parse_options(["--quick", "--phases", "cluster"])
+    assert quick.phases == ("throughput", "cluster")
+    assert quick.seconds == QUICK.seconds
+    sessions_first, _ = parse_options(["--phases", " sessions,refresh ,throughput"])
+    assert sessions_first.phases == ("throughput", "refresh", "sessions")
+    assert parse_options(["--phases", "throughput"])[0].phases == ("throughput",)
+
+
+def test_a_phase_the_suite_does_not_have_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        parse_options(["--phases", "cluster,clusters"])
+    assert "no phase clusters; the phases are throughput,cluster," in capsys.readouterr().err
+
+
+def test_a_script_s_commands_count_once_and_info_not_at_all() -> None:
+    assert {"hmget", "get", "hset"} <= called_by_scripts()
+    assert "evalsha" not in called_by_scripts()
+    before = RedisCpu({"evalsha": (1, 10.0), "get": (5, 1.0)}, 1000.0)
+    scripted = RedisCpu(
+        {"evalsha": (3, 50.0), "get": (65, 7.0), "set": (1, 2.0), "info": (2, 30.0)}, 1600.0
+    )
+    spent = scripted - before
+    assert spent.script_runs == 2
+    assert spent.commands_us == pytest.approx(40.0 + 2.0)  # the GETs are in the scripts' time
+    assert spent.process_us == pytest.approx(600.0)
+    plain = RedisCpu({"hmget": (32, 3.0), "get": (32, 2.0), "info": (1, 9.0)}, 0.0)
+    assert plain.script_runs == 0
+    assert plain.commands_us == pytest.approx(5.0)  # no script ran: every command counts
+
+
+@pytest.mark.processes
+def test_redis_counts_a_script_s_commands_in_the_script_and_on_their_own(tmp_path: Path) -> None:
+    with RedisServer(tmp_path) as server, server.client() as client:
+        client.set("k", "v")
+        script = client.register_script("for i = 1, 500 do redis.call('GET', KEYS[1]) end")
+        script(keys=["k"])  # loaded, and run once before the figures are read
+        before = read([client])
+        for _ in range(20):
+            script(keys=["k"])
+        spent = read([client]) - before
+
+    assert spent.commands["get"][0] == 20 * 500
+    assert spent.script_runs == 20
+    evalsha_us = spent.commands["evalsha"][1]
+    assert evalsha_us > spent.commands["get"][1] > 0  # the GETs' time is inside the script's
+    assert spent.commands_us == pytest.approx(evalsha_us)
+    assert spent.process_us > 0
 
 
 def test_a_phase_s_keys_are_deleted_and_no_others(sync_redis: redis.Redis, redis_url: str) -> None:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from functools import partial
+from pathlib import Path
 
 import pytest
 import redis
@@ -17,68 +16,19 @@ from redis.asyncio import RedisCluster
 from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
 from authgate.sessions.layout import device_of
+from bench.servers import delete_prefix
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
-from tests.processes import RedisServer, free_port, wait_until
+from tests.processes import RedisClusterServer, RedisServer
 
 NODES = 3
 BROWSER = ClientInfo(ip="198.51.100.7", user_agent="Firefox/130")
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_cluster_ports(count: int) -> list[int]:
-    """Ports whose cluster bus port (port + 10000) is free too."""
-    ports: list[int] = []
-    while len(ports) < count:
-        port = free_port()
-        if port < 55535 and port not in ports and _port_is_free(port + 10000):
-            ports.append(port)
-    return ports
-
-
-def _cluster_is_ok(node: redis.Redis) -> bool:
-    return bool(node.cluster("info")["cluster_state"] == "ok")
-
-
 @pytest.fixture(scope="module")
 def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A fresh three-primary Redis Cluster on free ports; its URL for ``connect_redis``."""
-    servers: list[RedisServer] = []
-    try:
-        for port in _free_cluster_ports(NODES):
-            workdir = tmp_path_factory.mktemp(f"redis-cluster-{port}")
-            config = ["--cluster-config-file", str(workdir / f"nodes-{port}.conf")]
-            server = RedisServer(workdir, port, "--cluster-enabled", "yes", *config)
-            servers.append(server)
-            server.start()
-        created = subprocess.run(
-            ["redis-cli", "--cluster", "create"]
-            + [f"127.0.0.1:{server.port}" for server in servers]
-            + ["--cluster-replicas", "0", "--cluster-yes"],
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
-        if created.returncode != 0:
-            raise RuntimeError(f"redis-cli --cluster create failed:\n{created.stdout}")
-        for server in servers:
-            with server.client() as node:
-                wait_until(
-                    partial(_cluster_is_ok, node),
-                    "cluster_state:ok",
-                    ignoring=(redis.RedisError, OSError),
-                )
-        yield f"redis+cluster://127.0.0.1:{servers[0].port}"
-    finally:
-        for server in servers:
-            server.stop()
+    with RedisClusterServer(tmp_path_factory.mktemp("redis-cluster"), masters=NODES) as cluster:
+        yield cluster.url
 
 
 @pytest.fixture
@@ -282,3 +232,52 @@ async def test_a_batch_of_checks_spread_over_every_node(cluster: RedisCluster) -
     ]
     for user_id in set(user_ids):
         await store.revoke_all(user_id)
+
+
+async def test_the_bench_deletes_a_prefix_on_every_node(
+    cluster: RedisCluster, cluster_url: str
+) -> None:
+    store = RedisSessionStore(cluster, prefix=f"{redis_prefix_for_run()}-bench")
+    kept = f"{redis_prefix_for_run()}-kept:{{{uuid.uuid4()}}}:s"
+    user_ids = users_on_every_node(cluster, store) * 2
+    for user_id in user_ids:
+        jti, iat, exp = refresh_claims()
+        await store.create(user_id, uuid.uuid4().hex, jti, iat, exp, BROWSER)
+    await cluster.set(kept, "x")
+
+    delete_prefix(cluster_url, f"{redis_prefix_for_run()}-bench:")
+
+    left = [key async for key in cluster.scan_iter(match=f"{redis_prefix_for_run()}-bench:*")]
+    assert left == []
+    assert await cluster.get(kept) == "x"
+    await cluster.delete(kept)
+
+
+def _refused(node: RedisServer) -> bool:
+    """Nothing listens on the node's port any more (a socket, not a client that retries)."""
+    try:
+        socket.create_connection(("127.0.0.1", node.port), timeout=1).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+@pytest.mark.processes
+def test_a_cluster_stops_every_node_it_started(tmp_path: Path) -> None:
+    cluster = RedisClusterServer(tmp_path, masters=NODES)
+    with cluster:
+        assert len(cluster.nodes) == NODES
+        assert cluster.url == f"redis+cluster://127.0.0.1:{cluster.nodes[0].port}"
+        assert not any(_refused(node) for node in cluster.nodes)
+    assert all(node.process is None and _refused(node) for node in cluster.nodes)
+
+
+@pytest.mark.processes
+def test_a_cluster_that_cannot_be_created_leaves_no_node_running(tmp_path: Path) -> None:
+    too_small = RedisClusterServer(tmp_path, masters=2)  # a cluster needs 3 primaries
+
+    with pytest.raises(RuntimeError, match="cluster create failed"):
+        too_small.start()
+
+    assert len(too_small.nodes) == 2
+    assert all(node.process is None and _refused(node) for node in too_small.nodes)
