@@ -19,7 +19,7 @@ from authgate.observability.metrics import (
     REQUEST_OUTCOMES,
     REVOKE_REASONS,
 )
-from authgate.observability.observer import REFRESH_INVALID
+from authgate.observability.observer import REFRESH_INVALID, Observers
 from authgate.sessions.protocol import RotationOutcome
 from tests.conftest import (
     CLIENT_IP,
@@ -420,3 +420,37 @@ def test_the_session_check_histogram_counts_each_observation_in_its_le_bucket() 
     assert samples[("check_seconds_bucket", "+Inf")] == 4
     assert samples[("check_seconds_count", "")] == 4
     assert samples[("check_seconds_sum", "")] == 0.0002 + 0.001 + 0.005 + 2.0
+
+
+class Tally:
+    """An observer that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.seen: list[object] = []
+
+    def request(self, outcome: str) -> None:
+        self.seen.append(outcome)
+
+    def refresh(self, outcome: str) -> None:
+        self.seen.append(("refresh", outcome))
+
+    def session_checked(self, seconds: float) -> None:
+        self.seen.append(seconds)
+
+    def mail_sent(self, kind: str) -> None:
+        self.seen.append(("mail", kind))
+
+
+def test_every_observer_hears_every_outcome_with_one_or_several() -> None:
+    observers = Observers()
+    observers.request("anonymous")  # none yet: nothing to tell, no error
+    first, second = Tally(), Tally()
+    observers.add(first)
+    observers.request("authenticated")
+    observers.session_checked(0.5)
+    observers.add(second)
+    observers.request("rejected")
+    observers.session_checked(0.25)
+    observers.refresh("rotated")
+    assert first.seen == ["authenticated", 0.5, "rejected", 0.25, ("refresh", "rotated")]
+    assert second.seen == ["rejected", 0.25, ("refresh", "rotated")]

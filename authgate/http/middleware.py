@@ -282,7 +282,10 @@ class AuthMiddleware:
         groups = self.groups
         if groups and (groups.scoped or not authenticated):
             required = groups.required(route_path(scope))
-            error = refusal(scope, required, failure) if required is not None else None
+            error = None
+            # a logged-in request to a group that needs nothing more passes as it is
+            if required is not None and (required or not authenticated):
+                error = refusal(scope, required, failure)
             if error is not None:
                 forbidden = isinstance(error, InsufficientScope)
                 self.observer.request(REQUEST_FORBIDDEN if forbidden else REQUEST_REJECTED)

@@ -41,6 +41,9 @@ class Observer(Protocol):
         ...
 
 
+_PER_REQUEST = ("request", "session_checked")
+
+
 class Observers:
     """Passes every outcome on to each added observer (none by default)."""
 
@@ -50,6 +53,15 @@ class Observers:
     def add(self, observer: Observer) -> None:
         """Report every outcome to ``observer`` too."""
         self._observers.append(observer)
+        # the two reports of every request: with one observer (the usual case) its own
+        # methods are called, with no loop in between
+        for name in _PER_REQUEST:
+            if getattr(type(self), name) is not getattr(Observers, name):
+                continue  # a subclass's own method stays its own
+            if len(self._observers) == 1:
+                setattr(self, name, getattr(observer, name))
+            else:
+                vars(self).pop(name, None)
 
     def request(self, outcome: str) -> None:
         for observer in self._observers:
