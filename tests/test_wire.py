@@ -15,6 +15,7 @@ from redis.asyncio.connection import Connection
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from authgate.redis.connect import connect_redis
+from authgate.redis.pipe import MIN_POOL
 from authgate.redis.wire import PackedScript, pack
 from tests.processes import RedisServer
 
@@ -31,10 +32,16 @@ def server(tmp_path: Path) -> Iterator[RedisServer]:
         yield started
 
 
-@pytest.fixture
-async def client(server: RedisServer) -> AsyncIterator[Redis]:
-    connected = connect_redis(server.url, max_connections=1)  # one connection, reused
+@pytest.fixture(params=["pool", "pipe"])
+async def client(server: RedisServer, request: pytest.FixtureRequest) -> AsyncIterator[Redis]:
+    # a pool of one connection, reused (redis-py's own connection); or one large enough for
+    # the script to have a connection of its own (pipe.py)
+    size = 1 if request.param == "pool" else MIN_POOL
+    connected = connect_redis(server.url, max_connections=size)
     assert isinstance(connected, Redis)
+    assert (PackedScript(connected, connected.register_script(ECHO))._pipe is None) == (
+        request.param == "pool"
+    )
     try:
         yield connected
     finally:
@@ -70,7 +77,7 @@ async def test_a_killed_connection_is_replaced_once(client: Redis, server: Redis
     assert await call(["k"], ["1"]) == ["k=1"]
     with server.client() as admin:
         killed = admin.client_kill_filter(_type="normal", skipme=True)
-    assert killed == 1  # the pool's one connection, now broken under it
+    assert killed >= 1  # the connection the call used, now broken under it
     assert await call(["k"], ["2"]) == ["k=2"]
 
 
@@ -98,3 +105,43 @@ async def test_a_stopped_redis_fails_the_call_and_a_restarted_one_answers(
         await call(["k"], ["2"])
     server.start()  # empty: the script is gone with the old process
     assert await call(["k"], ["3"]) == ["k=3"]
+
+
+async def test_overlapping_calls_each_get_their_own_reply(client: Redis) -> None:
+    call = PackedScript(client, client.register_script(ECHO))
+    replies = await asyncio.gather(*(call([f"k{i}"], [str(i)]) for i in range(200)))
+    assert replies == [[f"k{i}={i}"] for i in range(200)]
+
+
+async def test_a_hung_redis_times_out_and_the_next_call_answers(
+    client: Redis, server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    call = PackedScript(client, client.register_script(ECHO))
+    assert await call(["k"], ["1"]) == ["k=1"]
+    if call._pipe is not None:
+        monkeypatch.setattr(call._pipe, "_timeout", 0.3)
+    else:
+        for connection in client.connection_pool._available_connections:
+            monkeypatch.setattr(connection, "socket_timeout", 0.3)
+    server.pause()
+    try:
+        with pytest.raises(redis.exceptions.TimeoutError):
+            await call(["k"], ["2"])
+    finally:
+        server.resume()
+    assert await call(["k"], ["3"]) == ["k=3"]
+
+
+async def test_the_pipe_keeps_within_the_pool_s_connections(server: RedisServer) -> None:
+    connected = connect_redis(server.url, max_connections=MIN_POOL)
+    assert isinstance(connected, Redis)
+    try:
+        call = PackedScript(connected, connected.register_script(ECHO))
+        assert call._pipe is not None
+        await call(["k"], ["1"])
+        # everything else shares what is left: MIN_POOL in all, the pipe's one included
+        await asyncio.gather(*(connected.blpop([f"nothing-{i}"], 0.2) for i in range(10)))
+        with server.client() as admin:
+            assert len(admin.client_list(_type="normal")) == MIN_POOL + 1  # + admin itself
+    finally:
+        await connected.aclose()

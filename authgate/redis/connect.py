@@ -17,7 +17,7 @@ Two fault behaviours are decided here, for every command authgate sends:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -74,7 +74,7 @@ def connect_redis(
         return WaitingRedisCluster.from_url(
             clean, max_connections=max_connections, retry=retry_once(), **_CLIENT_OPTIONS
         )
-    pool = BlockingConnectionPool.from_url(
+    pool = CompanionPool.from_url(
         clean,
         max_connections=max_connections,
         timeout=POOL_WAIT_SECONDS,
@@ -82,6 +82,21 @@ def connect_redis(
         **_CLIENT_OPTIONS,
     )
     return Redis.from_pool(pool)
+
+
+class CompanionPool(BlockingConnectionPool):
+    """The pool of the clients ``connect_redis`` makes: when the client is closed it also
+    closes the connections kept beside it by parts of authgate (``companions``, the hot
+    path's own connection of ``pipe.py``)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.companions: list[Callable[[], None]] = []
+
+    async def disconnect(self, inuse_connections: bool = True) -> None:
+        for close in self.companions:
+            close()
+        await super().disconnect(inuse_connections)
 
 
 class WaitingRedisCluster(RedisCluster):

@@ -20,11 +20,10 @@ from redis.asyncio.connection import AbstractConnection
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
+from authgate.redis.pipe import ScriptPipe
+from authgate.redis.resp import pack
 
-def pack(*args: str) -> bytes:
-    """``args`` as one Redis command in RESP, the way redis-py would send it (UTF-8)."""
-    encoded = [arg.encode() for arg in args]
-    return b"".join([b"*%d\r\n" % len(encoded), *[b"$%d\r\n%s\r\n" % (len(a), a) for a in encoded]])
+__all__ = ["PackedScript", "pack"]
 
 
 class PackedScript:
@@ -34,16 +33,25 @@ class PackedScript:
     def __init__(self, client: Redis, script: AsyncScript) -> None:
         self.client = client
         self.script = script
+        # a connection of its own where it can (pipe.py), else the pool's
+        self._pipe = ScriptPipe(client) if ScriptPipe.usable(client) else None
 
     async def __call__(self, keys: list[str], args: list[str]) -> Any:
         command = pack("EVALSHA", self.script.sha, str(len(keys)), *keys, *args)
         try:
             return await self._send(command)
         except NoScriptError:  # a restarted or flushed Redis: load it, send it again
-            await self.client.script_load(self.script.script)
+            if self._pipe is not None:
+                source = self.script.script
+                text = source if isinstance(source, str) else bytes(source).decode()
+                await self._pipe.call(pack("SCRIPT", "LOAD", text))
+            else:
+                await self.client.script_load(self.script.script)
             return await self._send(command)
 
     async def _send(self, command: bytes) -> Any:
+        if self._pipe is not None:
+            return await self._pipe.call(command)
         pool = self.client.connection_pool
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         try:
