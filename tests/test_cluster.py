@@ -16,7 +16,7 @@ from redis.asyncio import RedisCluster
 
 from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
-from authgate.sessions.layout import device_of
+from authgate.sessions.layout import device_of, onetime_key, user_tag
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
 from tests.processes import RedisServer, free_port, wait_until
 
@@ -155,7 +155,8 @@ async def test_session_lifecycle_on_every_node(cluster: RedisCluster) -> None:
     await asyncio.gather(*(session_lifecycle(store, user_id) for user_id in user_ids))
 
     for user_id in user_ids:  # nothing of theirs is left behind on any node
-        assert [key async for key in cluster.scan_iter(match=f"*{user_id}*")] == []
+        for tag in (user_tag(user_id), user_id):  # nor under an older authgate's tag
+            assert [key async for key in cluster.scan_iter(match=f"*{{{tag}}}*")] == []
 
 
 async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) -> None:
@@ -163,7 +164,7 @@ async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) ->
     tokens = OneTimeTokens(cluster, prefix=redis_prefix_for_run())
     for user_id in users_on_every_node(cluster, store):
         # the token hash shares the user's slot with the sessions
-        key = f"{redis_prefix_for_run()}:{{{user_id}}}:onetime:{RESET}"
+        key = onetime_key(redis_prefix_for_run(), user_id, RESET)
         assert cluster.keyslot(key) == cluster.keyslot(store.sessions_key(user_id))
         first = await tokens.issue(user_id, RESET, 60)
         token = await tokens.issue(user_id, RESET, 60)
