@@ -242,6 +242,6 @@ async def test_logout_everywhere_reaches_sessions_of_every_shape(
     for sid in (old, short_sid):
         assert not (await store.lookup(user_id, sid)).alive
     assert [s.id for s in await store.list(user_id)] == [new]
-    tagged, old = await user_keys(store, user_id)
+    tagged, untagged = await user_keys(store, user_id)
     assert store.sessions_key(user_id) in tagged
-    assert old == set()
+    assert untagged == set()

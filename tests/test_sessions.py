@@ -118,7 +118,7 @@ async def rotate(
 async def current_and_previous(store: RedisSessionStore, user_id: str, sid: str) -> list[str]:
     """The session's current ``jti`` and the start of its previous one, as its field keeps
     them."""
-    session = parse_session(await store.client.hget(store.sessions_key(user_id), sid))
+    session = parse_session(str(await store.client.hget(store.sessions_key(user_id), sid)))
     assert session is not None
     return [session.jti, session.previous]
 
