@@ -91,6 +91,18 @@ def user_tag(user_id: str) -> str:
     return OTHER_ID + user_id
 
 
+def is_tag(text: str) -> bool:
+    """Whether ``text`` is spelled like a user's tag (``user_tag`` of some user id)."""
+    if text.startswith(OTHER_ID):
+        return True
+    if len(text) != 22 or not text.isascii():
+        return False
+    try:
+        return user_tag(str(uuid.UUID(bytes=base64.urlsafe_b64decode(text + "==")))) == text
+    except ValueError:
+        return False
+
+
 def sessions_key(prefix: str, user_id: str) -> str:
     return f"{prefix}:{{{user_tag(user_id)}}}:s"
 

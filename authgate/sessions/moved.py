@@ -27,7 +27,7 @@ from typing import Any
 
 from redis.asyncio import Redis, RedisCluster
 
-from authgate.sessions.layout import moved_key, sessions_key
+from authgate.sessions.layout import is_tag, moved_key, sessions_key, user_tag
 
 MOVE_ATTEMPTS = 3
 
@@ -35,7 +35,15 @@ OldHash = tuple[dict[str, str], int]  # an old sessions hash as read, and its ex
 
 
 def old_key(prefix: str, user_id: str, rest: str) -> str:
-    """A key of the user's under their full id: ``<prefix>:{<user id>}:<rest>``."""
+    """A key of the user's under their full id: ``<prefix>:{<user id>}:<rest>``.
+
+    A user id spelled like a tag (``~`` first, or a UUID's 22 characters) is the one
+    exception: under its full id, its keys would be another user's keys of today, so it is
+    given a key under its own tag that nothing ever writes (whatever an older authgate
+    wrote for such an id is not taken up: its sessions end with the upgrade).
+    """
+    if is_tag(user_id):
+        return f"{prefix}:{{{user_tag(user_id)}}}:unmoved:{rest}"
     return f"{prefix}:{{{user_id}}}:{rest}"
 
 
