@@ -222,7 +222,9 @@ async def test_a_move_read_before_a_logout_everywhere_brings_nothing_back(
     assert await store.list(user_id) == []
 
 
-async def old_token(client: Redis, user_id: str, *, epoch: int = 0, data: str = "") -> str:
+async def old_token(
+    client: Redis | RedisCluster, user_id: str, *, epoch: int = 0, data: str = ""
+) -> str:
     """A one-time reset token as the authgate before the compact tag stored it."""
     token = f"{uuid.UUID(user_id).hex}.{secrets.token_urlsafe(32)}"
     key = old_onetime_key(redis_prefix_for_run(), user_id, RESET)
