@@ -312,3 +312,20 @@ async def test_a_user_id_that_is_not_a_uuid_never_shares_a_uuids_tag(
     assert await store.revoke(tag, sid)
     assert (await store.lookup(user_id, sid)).alive
     assert await store.revoke(user_id, sid)
+
+
+async def test_an_epoch_remembered_under_the_full_id_alone_moves_with_an_expiry(
+    store: RedisSessionStore, client: Redis
+) -> None:
+    user_id = str(uuid.uuid4())
+    old = old_sessions_key(redis_prefix_for_run(), user_id)
+    await client.hset(old, "@", 4)  # a credential change, and no session since
+    await client.pexpire(old, HOUR * 1000)
+
+    assert await store.list(user_id) == []
+    assert await client.hget(store.sessions_key(user_id), "@") == "4"
+    assert HOUR * 1000 - 5000 < await client.pttl(store.sessions_key(user_id)) <= HOUR * 1000
+    assert not await client.exists(old)
+    sid, now = new_session_id(), int(time.time())
+    stale = await store.create(user_id, sid, new_token_id(), now, now + HOUR, BROWSER, epoch=3)
+    assert not stale  # a login that read the epoch before that change opens nothing

@@ -65,6 +65,8 @@ META_OVERHEAD = 26
 MAX_DEVICE_BYTES = LISTPACK_VALUE_BYTES - META_OVERHEAD - 1
 OTHER_ID = "~"  # starts the tag of a user id that is not a UUID: base64url never uses it
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
+# what str(uuid.UUID(...)) spells, and nothing else
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 # a session's line and its meta line, in base 36 (",") or in an older authgate's decimal ("|")
 _SESSION = (
@@ -82,12 +84,9 @@ def user_tag(user_id: str) -> str:
     """The Cluster hash tag of every key of ``user_id``: a UUID in its canonical spelling
     (lowercase, with hyphens) as its 16 bytes in URL-safe base64 without padding (22
     characters), any other id as ``~`` and the id itself, so the two kinds never meet."""
-    try:
-        parsed = uuid.UUID(user_id)
-    except ValueError:
-        parsed = None
-    if parsed is not None and str(parsed) == user_id:
-        return base64.urlsafe_b64encode(parsed.bytes).rstrip(b"=").decode()
+    if CANONICAL_UUID.fullmatch(user_id):
+        raw = bytes.fromhex(user_id.replace("-", ""))
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
     return OTHER_ID + user_id
 
 

@@ -18,10 +18,12 @@ local old = {}
 for i = 3, #ARGV, 2 do
   old[ARGV[i]] = ARGV[i + 1]
 end
-local epoch = math.max(number_of(redis.call('HGET', key, '@')), number_of(old['@']))
-if epoch > 0 then
+local current = number_of(redis.call('HGET', key, '@'))
+local epoch = math.max(current, number_of(old['@']))
+if epoch > current then
   redis.call('HSET', key, '@', string.format('%d', epoch))
-  keep_until(key, expires)
+  -- as long as the old hash would have kept it (every key has an expiry)
+  keep_until(key, math.max(expires, now + 60000))
 end
 local written = 0
 for sid, value in pairs(old) do
