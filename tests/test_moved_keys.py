@@ -327,5 +327,5 @@ async def test_an_epoch_remembered_under_the_full_id_alone_moves_with_an_expiry(
     assert HOUR * 1000 - 5000 < await client.pttl(store.sessions_key(user_id)) <= HOUR * 1000
     assert not await client.exists(old)
     sid, now = new_session_id(), int(time.time())
-    stale = await store.create(user_id, sid, new_token_id(), now, now + HOUR, BROWSER, epoch=3)
-    assert not stale  # a login that read the epoch before that change opens nothing
+    opened = await store.create(user_id, sid, new_token_id(), now, now + HOUR, BROWSER, epoch=3)
+    assert not opened  # a login that read the epoch before that change opens nothing
