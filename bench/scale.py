@@ -23,7 +23,7 @@ from bench.throughput import checked
 from bench.wrk import WrkResult, run_wrk
 from tests.processes import RedisServer
 
-BYTES_TARGET = 300
+BYTES_TARGET = 200  # by MEMORY USAGE of the users' keys, per session
 FLAT_TARGET = 1.25  # "flat": the large case's median latency within 1.25 × the small one's
 
 
@@ -92,24 +92,25 @@ def measure_sessions(options: Options, baseline: float) -> list[Row]:
     return [
         Row(
             f"Redis bytes per live session ({len(seeded):,} sessions, one per user, "
-            f"{len(USER_AGENT)}-char user agent), as login opened them: `used_memory` delta / n",
-            f"{delta:.0f} B (`MEMORY USAGE` of their keys / n: {usage:.0f} B; seeded through "
-            f"the store in {seconds_seeding:.0f} s)",
+            f"{len(USER_AGENT)}-char user agent), as login opened them: `MEMORY USAGE` of "
+            "their keys / n",
+            f"{usage:.0f} B (`used_memory` delta / n, Redis's own key tables included: "
+            f"{delta:.0f} B; seeded through the store in {seconds_seeding:.0f} s)",
             None,
             f"≤ {BYTES_TARGET} B",
-            delta <= BYTES_TARGET,
-            budget=delta / BYTES_TARGET,
+            usage <= BYTES_TARGET,
+            budget=usage / BYTES_TARGET,
             label="bytes/session, opened",
         ),
         Row(
             "the same sessions after one refresh each (a previous `jti` kept, a last use): "
-            "`used_memory` delta / n",
-            f"{refreshed_delta:.0f} B (`MEMORY USAGE` / n: {refreshed_usage:.0f} B; "
+            "`MEMORY USAGE` / n",
+            f"{refreshed_usage:.0f} B (`used_memory` delta / n: {refreshed_delta:.0f} B; "
             f"refreshed through the store in {seconds_refreshing:.0f} s)",
             None,
             f"≤ {BYTES_TARGET} B",
-            refreshed_delta <= BYTES_TARGET,
-            budget=refreshed_delta / BYTES_TARGET,
+            refreshed_usage <= BYTES_TARGET,
+            budget=refreshed_usage / BYTES_TARGET,
             label="bytes/session, refreshed",
         ),
         Row(

@@ -15,6 +15,7 @@ import redis
 
 from authgate import AuthGate, Settings
 from authgate.service import AuthService
+from authgate.sessions.layout import user_tag
 from authgate.sessions.protocol import ClientInfo, RotationOutcome
 from authgate.tokens import TokenKind, new_session_id
 from bench.servers import Stage, example_environment
@@ -81,8 +82,8 @@ def refresh_sessions(where: Stage, seeded: list[Seeded]) -> float:
 
 
 def keys_of(client: redis.Redis, where: Stage, users: list[str]) -> list[bytes]:
-    """Every key that carries the hash tag of one of ``users``."""
-    wanted = {user.encode() for user in users}
+    """Every key that carries the hash tag of one of ``users`` (``layout.user_tag``)."""
+    wanted = {user_tag(user).encode() for user in users}
     found: list[bytes] = []
     for key in client.scan_iter(match=f"{where.prefix}*", count=5000):
         tag = key.partition(b"{")[2].partition(b"}")[0]
@@ -92,7 +93,7 @@ def keys_of(client: redis.Redis, where: Stage, users: list[str]) -> list[bytes]:
 
 
 def kind_of(key: bytes) -> str:
-    """A key's kind: the word after its hash tag (``session``, ``sessions``, ``user``...)."""
+    """A key's kind: the word after its hash tag (``s``, ``user``, ``onetime``...)."""
     return key.partition(b"}")[2].decode().strip(":").split(":")[0]
 
 

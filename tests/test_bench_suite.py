@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from authgate.sessions.layout import sessions_key, user_key, user_tag
 from bench.__main__ import parse_options
 from bench.options import PHASES, QUICK, Options
 from bench.profile import compare, function_name
@@ -88,27 +89,28 @@ def test_seeded_users_are_copied_with_their_values_and_ttls(
     where = Stage("", redis_url, f"{redis_prefix_for_run()}-bench-{uuid.uuid4().hex[:6]}", tmp_path)
     users = [str(uuid.uuid4()) for _ in range(3)]
     for user in users:
-        sync_redis.hset(f"{where.prefix}:{{{user}}}:session:s1", mapping={"jti": "j", "ua": "x"})
-        sync_redis.pexpire(f"{where.prefix}:{{{user}}}:session:s1", 60_000)
-        sync_redis.zadd(f"{where.prefix}:{{{user}}}:sessions", {"s1": 1})
-    sync_redis.set(f"{where.prefix}:{{someone-else}}:user", "{}")
+        sync_redis.hset(sessions_key(where.prefix, user), mapping={"s1": "a,b,j,", "s1.": "x"})
+        sync_redis.pexpire(sessions_key(where.prefix, user), 60_000)
+        sync_redis.set(user_key(where.prefix, user), "{}", ex=60)
+    sync_redis.set(user_key(where.prefix, "someone-else"), "{}")
 
     keys = keys_of(sync_redis, where, users)
     assert len(keys) == 6
-    assert {kind_of(key) for key in keys} == {"session", "sessions"}
+    assert {kind_of(key) for key in keys} == {"s", "user"}
     usage = memory_usage(sync_redis, keys)
-    assert set(usage) == {"session", "sessions"}
+    assert set(usage) == {"s", "user"}
     assert all(size > 0 for size in usage.values())
 
     clone_users(sync_redis, keys, copies=2)
-    copies = list(sync_redis.scan_iter(match=f"{where.prefix}:{{{users[0]}:*}}:*"))
+    tag = user_tag(users[0])
+    copies = list(sync_redis.scan_iter(match=f"{where.prefix}:{{{tag}:*}}:*"))
     assert len(copies) == 4
     for copy in copies:
-        if kind_of(copy) == "session":
-            assert sync_redis.hgetall(copy) == {b"jti": b"j", b"ua": b"x"}
-            assert 0 < sync_redis.pttl(copy) <= 60_000
+        assert 0 < sync_redis.pttl(copy) <= 60_000
+        if kind_of(copy) == "s":
+            assert sync_redis.hgetall(copy) == {b"s1": b"a,b,j,", b"s1.": b"x"}
         else:
-            assert sync_redis.zrange(copy, 0, -1) == [b"s1"]
+            assert sync_redis.get(copy) == b"{}"
     assert len(list(sync_redis.scan_iter(match=f"{where.prefix}:*"))) == 6 * 3 + 1
 
 

@@ -15,10 +15,12 @@ from redis.asyncio import RedisCluster
 
 from authgate.recovery.onetime import RESET, OneTimeTokens
 from authgate.sessions import ClientInfo, RedisSessionStore, RotationOutcome, connect_redis
-from authgate.sessions.layout import device_of
+from authgate.sessions.layout import device_of, onetime_key, user_tag
+from authgate.sessions.moved import old_sessions_key
 from bench.servers import delete_prefix
 from tests.conftest import ClientFactory, GateFactory, redis_prefix_for_run, register_and_login
 from tests.processes import RedisClusterServer, RedisServer
+from tests.test_moved_keys import old_session, old_token
 
 NODES = 3
 BROWSER = ClientInfo(ip="198.51.100.7", user_agent="Firefox/130")
@@ -105,7 +107,8 @@ async def test_session_lifecycle_on_every_node(cluster: RedisCluster) -> None:
     await asyncio.gather(*(session_lifecycle(store, user_id) for user_id in user_ids))
 
     for user_id in user_ids:  # nothing of theirs is left behind on any node
-        assert [key async for key in cluster.scan_iter(match=f"*{user_id}*")] == []
+        for tag in (user_tag(user_id), user_id):  # nor under an older authgate's tag
+            assert [key async for key in cluster.scan_iter(match=f"*{{{tag}}}*")] == []
 
 
 async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) -> None:
@@ -113,7 +116,7 @@ async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) ->
     tokens = OneTimeTokens(cluster, prefix=redis_prefix_for_run())
     for user_id in users_on_every_node(cluster, store):
         # the token hash shares the user's slot with the sessions
-        key = f"{redis_prefix_for_run()}:{{{user_id}}}:onetime:{RESET}"
+        key = onetime_key(redis_prefix_for_run(), user_id, RESET)
         assert cluster.keyslot(key) == cluster.keyslot(store.sessions_key(user_id))
         first = await tokens.issue(user_id, RESET, 60)
         token = await tokens.issue(user_id, RESET, 60)
@@ -122,6 +125,36 @@ async def test_one_time_tokens_on_every_node_work_once(cluster: RedisCluster) ->
         )
         assert [result.user_id for result in results if result is not None] == [user_id]
         assert await tokens.consume(first, RESET) is None
+
+
+async def test_keys_under_the_full_id_move_across_slots_on_the_cluster(
+    cluster: RedisCluster,
+) -> None:
+    """An older authgate's keys (under the full user id) are in another slot than the
+    user's keys of today: the move still works, and a logout-all and a credential change
+    reach them."""
+    store = RedisSessionStore(cluster, prefix=redis_prefix_for_run())
+    tokens = OneTimeTokens(cluster, prefix=redis_prefix_for_run())
+    for user_id in users_on_every_node(cluster, store):
+        old = old_sessions_key(redis_prefix_for_run(), user_id)
+        assert cluster.keyslot(old) != cluster.keyslot(store.sessions_key(user_id))
+        sid, jti, _ = await old_session(cluster, user_id, epoch=1)
+        assert (await store.lookup(user_id, sid)).alive
+        fresh, iat, exp = refresh_claims()
+        rotation = await store.rotate(user_id, sid, jti, fresh, iat, exp, BROWSER)
+        assert rotation.outcome is RotationOutcome.ROTATED
+
+        ended, _, _ = await old_session(cluster, user_id, epoch=1)
+        token = await old_token(cluster, user_id, epoch=1)
+        assert await store.advance_epoch(user_id, 2, keep_sid=sid, remember_seconds=60) == 1
+        assert not (await store.lookup(user_id, ended)).alive
+        assert await tokens.consume(token, RESET) is None
+
+        other, _, _ = await old_session(cluster, user_id, epoch=2)
+        assert await store.revoke_all(user_id) == 2
+        for each in (sid, other):
+            assert not (await store.lookup(user_id, each)).alive
+        assert [key async for key in cluster.scan_iter(match=f"*{{{user_id}}}*")] == []
 
 
 async def test_concurrent_rotations_on_the_cluster_converge(cluster: RedisCluster) -> None:

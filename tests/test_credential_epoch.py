@@ -17,6 +17,7 @@ from authgate import AuthGate, InvalidCredentials
 from authgate.passwords import BcryptPasswordHasher
 from authgate.service import AuthService
 from authgate.service.validation import Credentials
+from authgate.sessions.layout import sessions_key, user_key
 from authgate.sessions.protocol import ClientInfo
 from authgate.users.protocol import CredentialChange
 from tests.conftest import (
@@ -339,7 +340,7 @@ async def test_the_epoch_is_kept_in_postgresql_and_in_redis(gate: AuthGate) -> N
     assert stored is not None
     assert stored.credential_epoch == 1
     assert stored.email_verified
-    key = f"{gate.settings.redis_prefix}:{{{user.id}}}:s"
+    key = sessions_key(gate.settings.redis_prefix, user.id)
     assert await gate.redis.hget(key, "@") == "1"
     assert await gate.redis.pttl(key) > 0  # every key has a TTL
 
@@ -361,7 +362,7 @@ async def test_a_new_flow_on_the_one_path_forgets_nothing(
     link = await forgot_and_reset_link(gate, mailbox, client, owner.email)
     stored = await gate.service.users.get_by_id(owner.id)
     assert stored is not None
-    cache_key = f"{gate.settings.redis_prefix}:{{{owner.id}}}:user"
+    cache_key = user_key(gate.settings.redis_prefix, owner.id)
     assert await gate.redis.exists(cache_key)
 
     ended = await gate.service.change_credentials(

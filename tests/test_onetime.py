@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from authgate.recovery.onetime import RESET, VERIFY, OneTimeTokens, digest, user_id_of
 from authgate.redis.connect import connect_redis
+from authgate.sessions.layout import onetime_key
 from tests.conftest import redis_prefix_for_run
 
 
@@ -46,7 +47,7 @@ async def test_a_token_works_once_and_redis_keeps_only_its_digest(
 
     assert user_id_of(token) == user_id
     assert len(token.split(".")[1]) >= 43  # 256 random bits
-    key = f"{prefix}:{{{user_id}}}:onetime:{VERIFY}"
+    key = onetime_key(prefix, user_id, VERIFY)
     stored = await client.hgetall(key)
     assert list(stored) == [digest(token)]
     assert token not in str(stored)
@@ -110,7 +111,7 @@ async def test_outstanding_tokens_are_bounded_per_user(client: Redis, prefix: st
     tokens = OneTimeTokens(client, prefix=prefix)
     user_id = str(uuid.uuid4())
     issued = [await tokens.issue(user_id, RESET, 3600 + index) for index in range(8)]
-    key = f"{prefix}:{{{user_id}}}:onetime:{RESET}"
+    key = onetime_key(prefix, user_id, RESET)
     assert await client.hlen(key) == 5
     assert await tokens.consume(issued[0], RESET) is None  # the oldest gave way
     assert await tokens.consume(issued[-1], RESET) is not None

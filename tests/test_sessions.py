@@ -23,7 +23,7 @@ from authgate.sessions import (
     RotationOutcome,
     connect_redis,
 )
-from authgate.sessions.layout import device_of
+from authgate.sessions.layout import device_of, parse_session, user_tag
 from authgate.sessions.user_entries import UNCHANGED
 from authgate.tokens import TokenKind
 from tests.conftest import PASSWORD, redis_prefix_for_run, unique_username
@@ -119,8 +119,9 @@ async def rotate(
 async def current_and_previous(store: RedisSessionStore, user_id: str, sid: str) -> list[str]:
     """The session's current ``jti`` and the start of its previous one, as its field keeps
     them."""
-    session = await store.client.hget(store.sessions_key(user_id), sid)
-    return str(session).split("|")[2:4]
+    session = parse_session(str(await store.client.hget(store.sessions_key(user_id), sid)))
+    assert session is not None
+    return [session.jti, session.previous]
 
 
 async def test_created_session_is_alive(store: RedisSessionStore, user_id: str) -> None:
@@ -333,11 +334,12 @@ async def test_every_key_has_a_ttl_and_the_users_hash_tag(
     await rotate(store, user_id, short_sid, short_jti, lifetime=1800)
     assert 1_200_000 < await redis.pttl(store.sessions_key(user_id)) <= 1_800_000
 
-    keys = [key async for key in redis.scan_iter(match=f"*{user_id}*", count=1000)]
+    tag = user_tag(user_id)
+    keys = [key async for key in redis.scan_iter(match=f"*{{{tag}}}*", count=1000)]
     assert len(keys) == 2  # the sessions' hash, the cached user
     for key in keys:
-        assert key.startswith(f"{redis_prefix_for_run()}:{{{user_id}}}:")
-        assert key_slot(key.encode()) == key_slot(user_id.encode())
+        assert key.startswith(f"{redis_prefix_for_run()}:{{{tag}}}:")
+        assert key_slot(key.encode()) == key_slot(tag.encode())
         assert await redis.pttl(key) > 0
 
 

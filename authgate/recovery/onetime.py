@@ -4,7 +4,9 @@ A token is ``<user id hex>.<32 random bytes, base64url>`` (256 random bits). Red
 only its SHA-256 digest, in a hash per user and purpose under the user's Cluster hash tag,
 next to the user's sessions::
 
-    <prefix>:{<user id>}:onetime:<purpose>   hash: digest -> "<expiry ms>.<epoch>|<data>"
+    <prefix>:{<tag>}:onetime:<purpose>   hash: digest -> "<expiry ms>.<epoch>|<data>"
+
+(``<tag>``: the user's tag, ``layout.user_tag``.)
 
 Each entry carries its own expiry (the hash's TTL is the latest one) and the user's
 credential epoch it was issued in. Consuming is one Lua script that reads and deletes the
@@ -13,6 +15,10 @@ consumes with ``drop_others`` and so also invalidates every other outstanding re
 of the user. A token of an older epoch than the user's is refused like an unknown one, and
 every credential change drops all of the user's tokens (``advance_epoch.lua``); the flow
 that redeems a token also makes its change only from the epoch the token carries.
+
+A token an older authgate issued under the user's full id (``sessions/moved.py``) is
+consumed from there when the user's own hash does not know it, checked against the user's
+current epoch too; a reset drops the other tokens of both hashes.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from authgate.errors import CredentialsChanged
 from authgate.redis.errors import redis_errors
 from authgate.redis.scripts import register_script
 from authgate.sessions.layout import ONETIME_PURPOSES, onetime_key, sessions_key
+from authgate.sessions.moved import old_onetime_key, old_sessions_key
 
 RESET, VERIFY, CHANGE_EMAIL = ONETIME_PURPOSES
 SECRET_BYTES = 32
@@ -74,6 +81,7 @@ class OneTimeTokens:
         prefix: str,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._client = client
         self._prefix = prefix
         self._clock = clock
         self._issue = register_script(client, "authgate.recovery", "issue_token")
@@ -81,6 +89,10 @@ class OneTimeTokens:
 
     def _keys(self, user_id: str, purpose: str) -> list[str]:
         return [onetime_key(self._prefix, user_id, purpose), sessions_key(self._prefix, user_id)]
+
+    def _old_keys(self, user_id: str, purpose: str) -> list[str]:
+        prefix = self._prefix
+        return [old_onetime_key(prefix, user_id, purpose), old_sessions_key(prefix, user_id)]
 
     def _now_ms(self) -> int:
         return int(self._clock() * 1000)
@@ -117,11 +129,16 @@ class OneTimeTokens:
         user_id = user_id_of(token)
         if user_id is None:
             return None
+        keys, old = self._keys(user_id, purpose), self._old_keys(user_id, purpose)
+        args: list[str | int] = [digest(token), self._now_ms(), "1" if drop_others else "0"]
         async with redis_errors():
-            reply = await self._consume(
-                keys=self._keys(user_id, purpose),
-                args=[digest(token), self._now_ms(), "1" if drop_others else "0"],
-            )
+            reply = await self._consume(keys=keys, args=[*args, 0])
+            if not reply:  # issued by an older authgate, under the user's full id?
+                epoch = await self._client.hget(keys[1], "@")
+                reply = await self._consume(keys=old, args=[*args, str(epoch or 0)])
+            if reply and drop_others:
+                for key in (keys[0], old[0]):
+                    await self._client.delete(key)
         if not reply:
             return None
         data, epoch = reply

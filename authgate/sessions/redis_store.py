@@ -18,6 +18,7 @@ from authgate.sessions import layout
 from authgate.sessions.batch import CoalescingReader
 from authgate.sessions.layout import ONETIME_PURPOSES, client_args, session_alive
 from authgate.sessions.legacy import LegacySessions
+from authgate.sessions.moved import old_onetime_key, old_sessions_key, old_user_key
 from authgate.sessions.protocol import (
     ClientInfo,
     Rotation,
@@ -34,6 +35,8 @@ _SCRIPT_NAMES = (
     "revoke_session",
     "revoke_all_sessions",
     "adopt_sessions",
+    "merge_moved",
+    "drop_moved",
     "advance_epoch",
 )
 STALE_EPOCH = -2  # create_session.lua: a credential change raced the login
@@ -65,7 +68,7 @@ class RedisSessionStore:
         self._lookup: PackedScript | None = None
         if not isinstance(client, RedisCluster):
             self._lookup = PackedScript(client, self._scripts["lookup"])
-        self.legacy = LegacySessions(client, prefix, self._scripts["adopt_sessions"])
+        self.legacy = LegacySessions(client, prefix, self._scripts)
 
     # -- keys -------------------------------------------------------------------------
 
@@ -75,6 +78,10 @@ class RedisSessionStore:
     def user_key(self, user_id: str) -> str:
         return layout.user_key(self._prefix, user_id)
 
+    def old_sessions_key(self, user_id: str) -> str:
+        """The user's sessions hash of an older authgate, under their full id (moved.py)."""
+        return old_sessions_key(self._prefix, user_id)
+
     async def _run(self, name: str, keys: list[str], args: list[Any]) -> Any:
         async with redis_errors():
             return await self._scripts[name](keys=keys, args=args)
@@ -83,9 +90,9 @@ class RedisSessionStore:
         return int(self._clock() * 1000)
 
     async def _adopt_legacy(self, user_id: str) -> int:
-        """Move the user's sessions of the older layout (if any) into their hash."""
+        """Move the user's sessions of the older layouts (if any) into their hash."""
         async with redis_errors():
-            return await self.legacy.adopt(user_id, self.sessions_key(user_id))
+            return await self.legacy.adopt(user_id, self._now_ms())
 
     # -- SessionStore -----------------------------------------------------------------
 
@@ -137,6 +144,8 @@ class RedisSessionStore:
         if reply[0] == RotationOutcome.MISSING.value and await self._adopt_legacy(user_id):
             reply = await self._rotate(user_id, args, client)
         outcome = RotationOutcome(reply[0])
+        if outcome is RotationOutcome.REUSED:  # a copy an older authgate kept goes too
+            await self._run("revoke_session", [self.old_sessions_key(user_id)], [sid, 0])
         if outcome in (RotationOutcome.ROTATED, RotationOutcome.GRACE):
             cached = reply[4] if len(reply) > 4 else None
             return Rotation(
@@ -198,34 +207,46 @@ class RedisSessionStore:
             for i, (user_id, _) in enumerate(checks)
         ]
 
+    # Each change that ends sessions first moves the user's older keys in, then ends what
+    # it ends in what is left of them (an older instance may have written meanwhile), and
+    # last in the user's hash: a session under an older key never outlives it.
+
     async def revoke(self, user_id: str, sid: str) -> bool:
-        keys = [self.sessions_key(user_id)]
-        revoked = await self._run("revoke_session", keys, [sid, self._now_ms()])
-        if not revoked and await self._adopt_legacy(user_id):
-            revoked = await self._run("revoke_session", keys, [sid, self._now_ms()])
+        await self._adopt_legacy(user_id)
+        revoked = 0
+        for key in (self.old_sessions_key(user_id), self.sessions_key(user_id)):
+            revoked += int(await self._run("revoke_session", [key], [sid, self._now_ms()]))
         return bool(revoked)
 
     async def revoke_all(self, user_id: str, *, keep_sid: str | None = None) -> int:
         await self._adopt_legacy(user_id)
-        return int(
-            await self._run(
-                "revoke_all_sessions",
-                [self.sessions_key(user_id)],
-                [keep_sid or "", self._now_ms()],
-            )
-        )
+        revoked = 0
+        for key in (self.old_sessions_key(user_id), self.sessions_key(user_id)):
+            args = [keep_sid or "", self._now_ms()]
+            revoked += int(await self._run("revoke_all_sessions", [key], args))
+        return revoked
 
     async def advance_epoch(
         self, user_id: str, epoch: int, *, keep_sid: str | None = None, remember_seconds: int
     ) -> int:
+        prefix = self._prefix
+        old = [
+            old_sessions_key(prefix, user_id),
+            old_user_key(prefix, user_id),
+            *(old_onetime_key(prefix, user_id, purpose) for purpose in ONETIME_PURPOSES),
+        ]
         keys = [
             self.sessions_key(user_id),
             self.user_key(user_id),
-            *(layout.onetime_key(self._prefix, user_id, purpose) for purpose in ONETIME_PURPOSES),
+            *(layout.onetime_key(prefix, user_id, purpose) for purpose in ONETIME_PURPOSES),
         ]
         await self._adopt_legacy(user_id)
-        args = [epoch, keep_sid or "", self._now_ms(), remember_seconds * 1000]
-        return int(await self._run("advance_epoch", keys, args))
+        ended = 0
+        # the older keys only where their sessions hash is left (it is not created anew)
+        for these, only_existing in ((old, "1"), (keys, "")):
+            args = [epoch, keep_sid or "", self._now_ms(), remember_seconds * 1000, only_existing]
+            ended += int(await self._run("advance_epoch", these, args))
+        return ended
 
     async def list(self, user_id: str) -> list[SessionInfo]:
         await self._adopt_legacy(user_id)

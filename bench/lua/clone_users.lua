@@ -1,6 +1,6 @@
--- Copy the keys of seeded users under new user ids, ARGV[1] times: KEYS are all the keys of
--- some users (each carries its user's hash tag {<user id>}); copy c of a key gets the tag
--- {<user id>:<ARGV[2]><c>}, the same value and the same remaining TTL. Standalone Redis
+-- Copy the keys of seeded users under new tags, ARGV[1] times: KEYS are all the keys of
+-- some users (each carries its user's hash tag {<tag>}); copy c of a key gets the tag
+-- {<tag>:<ARGV[2]><c>} (no user's), the same value and the same remaining TTL. Standalone Redis
 -- only (the new keys are not declared): the bench's private server.
 -- Returns the number of keys written.
 local copies = tonumber(ARGV[1])

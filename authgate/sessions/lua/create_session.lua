@@ -46,10 +46,8 @@ for _, old in ipairs(gone) do
   drop_session(key, old)
 end
 local iat, exp, now = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
--- the epoch is written only once it is not 0 (layout.py)
-local suffix = epoch > 0 and string.format('|%d', epoch) or ''
-redis.call('HSET', key, sid, string.format('%d|%d|%s|', iat, exp - iat, ARGV[2]) .. suffix,
-  sid .. '.', string.format('%d|%d|%s|%s', now, now - iat * 1000, ARGV[6], ARGV[7]))
+redis.call('HSET', key, sid, session_value(iat, exp - iat, ARGV[2], '', epoch),
+  sid .. '.', meta_value(now, now - iat * 1000, ARGV[6], ARGV[7]))
 if ARGV[8] ~= '' then
   redis.call('HSET', key, sid .. '@', ARGV[8])
 end

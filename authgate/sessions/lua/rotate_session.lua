@@ -28,14 +28,12 @@ local presented_start = string.sub(ARGV[2], 1, 8)
 if ARGV[3] == jti and presented_start == prev then
   return {'rotated', jti, iat_text, exp, redis.call('GET', KEYS[2])}
 end
-local created, last = string.match(redis.call('HGET', key, sid .. '.') or '', '^(%d+)|(-?%d+)|')
+local created, last = parse_meta(redis.call('HGET', key, sid .. '.'))
 if ARGV[2] == jti then
   local new_iat, new_exp = tonumber(ARGV[4]), tonumber(ARGV[5])
   redis.call('HSET', key,
-    sid, string.format('%d|%d|%s|%s', new_iat, new_exp - new_iat, ARGV[3], string.sub(jti, 1, 8))
-      .. (epoch > 0 and string.format('|%d', epoch) or ''),
-    sid .. '.', string.format('%d|%d|%s|%s', tonumber(created) or now, now - new_iat * 1000,
-      ARGV[8], ARGV[9]))
+    sid, session_value(new_iat, new_exp - new_iat, ARGV[3], string.sub(jti, 1, 8), epoch),
+    sid .. '.', meta_value(created or now, now - new_iat * 1000, ARGV[8], ARGV[9]))
   if ARGV[10] ~= '' then
     redis.call('HSET', key, sid .. '@', ARGV[10])
   else
@@ -46,7 +44,7 @@ if ARGV[2] == jti then
 end
 -- the last use (the last refresh) is kept in ms after the current token's iat
 if grace > 0 and prev ~= '' and presented_start == prev
-    and now - (iat * 1000 + (tonumber(last) or 0)) <= grace then
+    and now - (iat * 1000 + (last or 0)) <= grace then
   return {'grace', jti, iat_text, exp, redis.call('GET', KEYS[2])}
 end
 drop_session(key, sid)
