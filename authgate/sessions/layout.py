@@ -110,6 +110,12 @@ def user_key(prefix: str, user_id: str) -> str:
     return f"{prefix}:{{{user_tag(user_id)}}}:user"
 
 
+@lru_cache(maxsize=4096)  # every authenticated request asks for both
+def check_keys(prefix: str, user_id: str) -> tuple[str, str]:
+    """The two keys a session check reads: ``sessions_key`` and ``user_key``."""
+    return sessions_key(prefix, user_id), user_key(prefix, user_id)
+
+
 def moved_key(prefix: str, user_id: str) -> str:
     """Which hashes of an older authgate were moved into the user's (``moved.py``)."""
     return f"{prefix}:{{{user_tag(user_id)}}}:moved"

@@ -198,8 +198,9 @@ class RedisSessionStore:
         held = [known.get(user_id) for user_id, _ in checks]
         keys: list[str] = []
         args = [str(now_s)]
+        prefix = self._prefix
         for (user_id, sid), entry in zip(checks, held, strict=True):
-            keys += (self.sessions_key(user_id), self.user_key(user_id))
+            keys += layout.check_keys(prefix, user_id)
             args += (sid, entry[0] if entry is not None else "")
         flat = await self._lookup(keys, args)
         return [
