@@ -17,5 +17,6 @@ machine.py     the machine's description for the table's header
 hot_path.py    (separate) the middleware in-process: Redis commands and SQL per request
 concurrent_checks.py  (separate) in-process, requests one by one and 32 at once
 profile.py     (separate) cProfile of both servers under wrk: own time per request compared
+round_trip.py  (separate) CPU per script call: redis-py's pool connection against the pipe
 profiled_server.py  uvicorn with cProfile switched on and off by SIGUSR1 / SIGUSR2
 """
