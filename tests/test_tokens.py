@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -158,6 +159,12 @@ def test_encode_of_the_same_claims_gives_the_identical_token(settings: Settings)
     assert codec.encode(TokenKind.REFRESH, claims) == token
     rebuilt = TokenClaims(**claims.payload())
     assert TokenCodec(settings).encode(TokenKind.REFRESH, rebuilt) == token  # another instance
+
+
+def test_a_payload_holds_every_claim_and_nothing_else(settings: Settings) -> None:
+    _, claims = TokenCodec(settings).issue(TokenKind.ACCESS, sub=USER_ID, sid=SESSION_ID)
+    assert claims.payload() == dataclasses.asdict(claims)
+    assert list(claims.payload()) == [field.name for field in dataclasses.fields(TokenClaims)]
 
 
 # --- one kind is never the other ------------------------------------------------------------

@@ -64,10 +64,13 @@ class RedisSessionStore:
         }
         self.checks = CoalescingReader(self._read_checks, unavailable)
         self.known_users = KnownEntries()  # the cached users this process has decoded
-        # the checks' script, packed in one go on a single Redis (see wire.py)
+        # the checks' and the refresh's scripts, packed in one go on a single Redis (see
+        # wire.py): both run on every request of their kind
         self._lookup: PackedScript | None = None
+        self._packed_rotate: PackedScript | None = None
         if not isinstance(client, RedisCluster):
             self._lookup = PackedScript(client, self._scripts["lookup"])
+            self._packed_rotate = PackedScript(client, self._scripts["rotate_session"])
         self.legacy = LegacySessions(client, prefix, self._scripts)
 
     # -- keys -------------------------------------------------------------------------
@@ -158,11 +161,12 @@ class RedisSessionStore:
         return Rotation(outcome)
 
     async def _rotate(self, user_id: str, args: list[Any], client: ClientInfo) -> Any:
-        return await self._run(
-            "rotate_session",
-            [self.sessions_key(user_id), self.user_key(user_id)],
-            [*args, self._now_ms(), self._grace_ms, *client_args(client)],
-        )
+        keys = [self.sessions_key(user_id), self.user_key(user_id)]
+        values = [*args, self._now_ms(), self._grace_ms, *client_args(client)]
+        if self._packed_rotate is None:  # a Cluster
+            return await self._run("rotate_session", keys, values)
+        async with redis_errors():
+            return await self._packed_rotate(keys, [str(value) for value in values])
 
     async def lookup(self, user_id: str, sid: str) -> SessionLookup:
         # coalesced with the other checks of this event-loop turn (see batch.py)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -29,7 +29,16 @@ class TokenClaims:
     exp: int
 
     def payload(self) -> dict[str, Any]:
-        return asdict(self)
+        # spelled out: dataclasses.asdict copies every value deeply, on every token signed
+        return {
+            "iss": self.iss,
+            "aud": self.aud,
+            "sub": self.sub,
+            "sid": self.sid,
+            "jti": self.jti,
+            "iat": self.iat,
+            "exp": self.exp,
+        }
 
 
 def new_token_id() -> str:
