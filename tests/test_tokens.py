@@ -13,11 +13,13 @@ from typing import Any
 
 import jwt
 import pytest
+from jwt.algorithms import HMACAlgorithm
 
 from authgate.config import Settings
 from authgate.errors import InvalidToken
 from authgate.tokens import TokenClaims, TokenCodec, TokenKind
 from authgate.tokens.codec import MAX_TOKEN_LENGTH, REQUIRED_CLAIMS
+from authgate.tokens.jwt_api import HMAC_SHA256, JWT, CheckedOnceHMAC
 
 ACCESS_SECRET = "access-secret-for-the-token-tests-" + "a" * 40  # 64+ bytes, fine for HS512
 REFRESH_SECRET = "refresh-secret-for-the-token-tests-" + "r" * 40
@@ -459,3 +461,35 @@ def test_a_session_id_never_starts_with_a_dash() -> None:
     ids = [new_session_id() for _ in range(5000)]
     assert not any(sid.startswith("-") for sid in ids)
     assert all(is_session_id(sid) and len(sid) == 8 for sid in ids)
+
+
+def test_an_hmac_secret_is_checked_once_and_a_bad_one_every_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    checks: list[object] = []
+    original = HMACAlgorithm.prepare_key
+
+    def counting(self: HMACAlgorithm, key: str | bytes) -> bytes:
+        checks.append(key)
+        return original(self, key)
+
+    monkeypatch.setattr(HMACAlgorithm, "prepare_key", counting)
+    algorithm = CheckedOnceHMAC()
+    secret = "s" * 40
+    assert algorithm.prepare_key(secret) == secret.encode()
+    assert algorithm.prepare_key(secret) == secret.encode()
+    assert checks == [secret]  # checked once
+    pem = "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n"
+    for _ in range(2):
+        with pytest.raises(jwt.InvalidKeyError):
+            algorithm.prepare_key(pem)
+    assert checks == [secret, pem, pem]  # a refused key is never kept
+
+
+def test_only_authgate_s_own_jwt_object_checks_keys_once() -> None:
+    own = JWT._jws._algorithms[HMAC_SHA256]
+    shared = jwt.api_jws._jws_global_obj._algorithms[HMAC_SHA256]
+    assert isinstance(own, CheckedOnceHMAC)
+    assert not isinstance(shared, CheckedOnceHMAC)
+    token = JWT.encode({"a": 1}, "k" * 40, algorithm=HMAC_SHA256)
+    assert jwt.decode(token, "k" * 40, algorithms=[HMAC_SHA256]) == {"a": 1}

@@ -19,6 +19,7 @@ from authgate.errors import InvalidToken
 from authgate.keys import KeyRing
 from authgate.tokens.cache import DEFAULT_MAX_TOKENS, VerifiedTokenCache
 from authgate.tokens.claims import TokenClaims, TokenKind, new_token_id
+from authgate.tokens.jwt_api import JWT
 
 ALGORITHM = "HS256"
 MAX_TOKEN_LENGTH = 4096
@@ -48,7 +49,7 @@ class SecretKey:
         self._secret = secret
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
-        return jwt.encode(payload, self._secret, algorithm=ALGORITHM, headers={"typ": typ})
+        return JWT.encode(payload, self._secret, algorithm=ALGORITHM, headers={"typ": typ})
 
     def verification_key(self, token: str) -> tuple[Any, str, str | None]:
         return self._secret, ALGORITHM, None
@@ -65,7 +66,7 @@ class RingKeys:
 
     def sign(self, payload: dict[str, Any], typ: str) -> str:
         signer = self.ring.signer
-        return jwt.encode(
+        return JWT.encode(
             payload, signer.key, algorithm=signer.algorithm, headers={"typ": typ, "kid": signer.kid}
         )
 
@@ -167,7 +168,7 @@ class TokenCodec:
         try:
             key, algorithm, kid = keys.verification_key(token)
             # the signature, the pinned alg and the claims are checked, then the header
-            decoded = jwt.decode_complete(
+            decoded = JWT.decode_complete(
                 token,
                 key,
                 algorithms=[algorithm],
