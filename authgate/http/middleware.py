@@ -291,11 +291,11 @@ class AuthMiddleware:
                 self.observer.request(REQUEST_FORBIDDEN if forbidden else REQUEST_REJECTED)
                 await _refuse(error, scope, receive, send, render)
                 return
+        outcome = REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS
         if deferred is None:
-            self.observer.request(REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS)
+            self.observer.request(outcome)
             await self.app(scope, receive, send)
             return
-        outcome = REQUEST_AUTHENTICATED if authenticated else REQUEST_ANONYMOUS
         scope[ORIGIN_CHECK] = deferred
         try:
             await self.app(scope, receive, send)

@@ -92,6 +92,7 @@ class CompanionPool(BlockingConnectionPool):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.companions: list[Callable[[], None]] = []
+        self.script_pipe: Any = None  # the one pipe.ScriptPipe of this pool, once made
 
     async def disconnect(self, inuse_connections: bool = True) -> None:
         for close in self.companions:

@@ -115,6 +115,19 @@ class ScriptPipe:
         self._connecting: asyncio.Lock | None = None
         pool.companions.append(self.close)  # closed with the client
 
+    @classmethod
+    def of(cls, client: Redis) -> ScriptPipe | None:
+        """The pipe of ``client``'s pool (one per pool, shared by every script sent on it),
+        or ``None`` where it is not ``usable``."""
+        if not cls.usable(client):
+            return None
+        pool = client.connection_pool
+        assert isinstance(pool, CompanionPool)
+        if pool.script_pipe is None:
+            pool.script_pipe = cls(client)
+        pipe: ScriptPipe = pool.script_pipe
+        return pipe
+
     @staticmethod
     def usable(client: Redis) -> bool:
         """Whether the pipe can serve ``client``: plain TCP, hiredis, a pool of

@@ -34,7 +34,7 @@ class PackedScript:
         self.client = client
         self.script = script
         # a connection of its own where it can (pipe.py), else the pool's
-        self._pipe = ScriptPipe(client) if ScriptPipe.usable(client) else None
+        self._pipe = ScriptPipe.of(client)
 
     async def __call__(self, keys: list[str], args: list[str]) -> Any:
         command = pack("EVALSHA", self.script.sha, str(len(keys)), *keys, *args)

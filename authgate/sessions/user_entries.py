@@ -29,16 +29,17 @@ def encode_entry(data: dict[str, Any]) -> str:
     return f"{secrets.token_urlsafe(TAG_BYTES)}|{json.dumps(data)}"
 
 
-def entry_tag(raw: str) -> str:
-    """The tag of an entry ("" for an untagged one of an older authgate)."""
+def split_entry(raw: str) -> tuple[str, str]:
+    """An entry's tag ("" for an untagged one of an older authgate) and its JSON."""
     if raw.startswith("{"):
-        return ""
-    return raw.partition("|")[0]
+        return "", raw
+    tag, _, text = raw.partition("|")
+    return tag, text
 
 
 def decode_entry(raw: str) -> dict[str, Any] | None:
     """The user of an entry; None for an unreadable one (a miss)."""
-    return _decode(raw if raw.startswith("{") else raw.partition("|")[2])
+    return _decode(split_entry(raw)[1])
 
 
 @lru_cache(maxsize=1024)
@@ -69,13 +70,13 @@ class KnownEntries:
     def resolve(self, user_id: str, sent: Known | None, reply: Any) -> dict[str, Any] | None:
         """The cached user a check's ``reply`` stands for, given the entry ``sent`` with it:
         ``UNCHANGED`` means that one, an entry text is decoded (and held), nothing a miss."""
-        if reply == UNCHANGED and sent is not None and not isinstance(reply, str):
+        if reply == UNCHANGED and sent is not None:
             return sent[1]
         if not isinstance(reply, str):
             self._entries.pop(user_id, None)
             return None
-        data = decode_entry(reply)
-        tag = entry_tag(reply)
+        tag, text = split_entry(reply)
+        data = _decode(text)
         if data is None or not tag:
             self._entries.pop(user_id, None)
             return data
