@@ -1,6 +1,6 @@
 """Configuration: the ``Settings`` dataclass (``settings``), how each setting is declared
-(``rules``: kinds, checks, ``setting()``) and the docs' table generated from them
-(``table``)."""
+(``rules``: kinds, checks, ``setting()``), what production needs across settings
+(``production``) and the docs' table generated from them (``table``)."""
 
 from authgate.config.rules import (
     EMBEDDED_DATABASE_URL,

@@ -222,3 +222,14 @@ def setting(
     """
     spec = Spec(env, parse, doc, check, shown, file_env)
     return field(default=default, repr=not secret, metadata={_SPEC: spec})
+
+
+def env_variable(declared: Any, name: str) -> str:
+    """The environment variable of the setting ``name`` of ``declared`` (the settings
+    class or one of its instances).
+
+    Raises:
+        KeyError: ``name`` is no setting.
+    """
+    spec: Spec = declared.__dataclass_fields__[name].metadata[_SPEC]
+    return spec.env

@@ -5,7 +5,7 @@ variable, how that variable's text is parsed, the rule its value must follow and
 means. Those declarations alone drive :meth:`Settings.from_env`, the per-setting checks of
 :meth:`Settings.checked` and ``configuration_table`` (``docs/configuration.md``). What
 involves several settings (the production guard, the mail a production app needs) is
-written out in :meth:`Settings.checked`.
+in ``production.py``, called by :meth:`Settings.checked`.
 """
 
 from __future__ import annotations
@@ -16,17 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+from authgate.config.production import check_production, check_production_mail, secrets_equal
 from authgate.config.rules import (
     _PUBLIC_URL,
     _SMTP_URL,
     _SPEC,
     EMBEDDED_DATABASE_URL,
     MIN_PRODUCTION_BCRYPT_ROUNDS,
-    MIN_SECRET_BYTES,
     Spec,
     between,
     comma_list,
     duration,
+    env_variable,
     flag,
     logger,
     matching,
@@ -323,8 +324,8 @@ class Settings:
         if self.access_jwks:
             KeyRing.from_jwks(self.access_jwks, self.access_signing_kid)  # raises ConfigError
         if self.production:
-            self._check_production()
-            self._check_production_mail(own_mailer)
+            check_production(self)
+            check_production_mail(self, own_mailer)
             return self
         settings = self
         for attr in ("access_token_secret", "refresh_token_secret"):
@@ -337,60 +338,11 @@ class Settings:
                 generated: dict[str, Any] = {attr: secrets.token_urlsafe(48)}
                 settings = replace(settings, **generated)
         if settings.access_token_secret == settings.refresh_token_secret:
-            raise ConfigError(_SECRETS_EQUAL)
+            raise ConfigError(secrets_equal(settings))
         return settings
-
-    def _check_production_mail(self, own_mailer: bool | None) -> None:
-        """Refuse to start a production app that cannot send the recovery flows' mail.
-
-        Better than silently sending nothing. Without ``own_mailer`` (not known yet) only
-        SMTP counts as configured mail, and then needs the public URL its links start with.
-        """
-        if own_mailer is not None and self.smtp_url is None and not own_mailer:
-            raise ConfigError(
-                f"{variable('smtp_url')} must be set in production: password reset and e-mail "
-                "verification need a mailer (or pass AuthGate(mailer=...))"
-            )
-        if self.public_url is None and (own_mailer is not None or self.smtp_url is not None):
-            raise ConfigError(
-                f"{variable('public_url')} must be set in production: the links in password "
-                "reset and verification mails are built from it"
-            )
-
-    def _check_production(self) -> None:
-        required = ["refresh_token_secret"]
-        if not self.access_jwks:  # with a key ring the access secret signs nothing
-            required.insert(0, "access_token_secret")
-        for attr in required:
-            secret: str = getattr(self, attr)
-            if not secret:
-                raise ConfigError(f"{variable(attr)} must be set in production")
-            if len(secret.encode()) < MIN_SECRET_BYTES:
-                raise ConfigError(
-                    f"{variable(attr)} must be at least {MIN_SECRET_BYTES} bytes in production"
-                )
-        if not self.access_jwks and self.access_token_secret == self.refresh_token_secret:
-            raise ConfigError(_SECRETS_EQUAL)
-        if self.embedded_database:
-            raise ConfigError(
-                f"{variable('database_url')} must name a real database in production, not SQLite"
-            )
-        if self.embedded_redis:
-            raise ConfigError(
-                f"{variable('redis_url')} must be set in production (the in-process Redis is "
-                "for trying out)"
-            )
-        if self.bcrypt_rounds < MIN_PRODUCTION_BCRYPT_ROUNDS:
-            raise ConfigError(
-                f"{variable('bcrypt_rounds')} must be at least "
-                f"{MIN_PRODUCTION_BCRYPT_ROUNDS} in production"
-            )
 
 
 _SPECS: dict[str, Spec] = {f.name: f.metadata[_SPEC] for f in fields(Settings)}
-_SECRETS_EQUAL = (
-    f"{_SPECS['refresh_token_secret'].env} must differ from {_SPECS['access_token_secret'].env}"
-)
 
 
 def variable(name: str) -> str:
@@ -399,7 +351,7 @@ def variable(name: str) -> str:
     Raises:
         KeyError: ``name`` is no setting.
     """
-    return _SPECS[name].env
+    return env_variable(Settings, name)
 
 
 def _given(environ: Mapping[str, str], name: str) -> str | None:
